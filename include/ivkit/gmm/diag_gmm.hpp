@@ -1,0 +1,126 @@
+/// @file
+/// Diagonal-covariance Gaussian mixture model with batched, SIMD-tuned evaluation.
+#pragma once
+
+#include <cmath>
+#include <utility>
+
+#include "ivkit/core/error.hpp"
+#include "ivkit/core/types.hpp"
+#include "ivkit/gmm/detail/validation.hpp"
+#include "ivkit/gmm/scoring.hpp"
+
+namespace ivkit {
+
+/// Diagonal-covariance GMM: weights (C), means (C x D), variances (C x D), validated on
+/// construction. Keeps the derived terms Kaldi's `DiagGmm` keeps (inverse variances, means times
+/// inverse variances, per-component log-constants) and the scoring matrix of the batched
+/// formulation: log p_c(x) = g_c + [y, y*y] . [mu'_c/var_c, -1/(2 var_c)] with y = x - o and
+/// mu'_c = mu_c - o, where o is the weighted mean of the component means (centring keeps the
+/// expansion accurate in float when features have large offsets).
+///
+/// Evaluation members (from detail::GmmScoring): component_log_likelihoods, log_likelihoods,
+/// average_log_likelihood, posteriors, top_n_posteriors, gaussian_selection,
+/// selected_log_likelihoods, selected_posteriors; each takes a Layout template argument.
+/// @tparam ScalarT float or double
+template <class ScalarT = double>
+class DiagGmm : public detail::GmmScoring<DiagGmm<ScalarT>, ScalarT> {
+  IVKIT_CHECK_SCALAR(ScalarT);
+
+ public:
+  using Scalar = ScalarT;
+
+  DiagGmm() = default;
+
+  /// @param weights (C), positive, summing to one
+  /// @param means (C x D)
+  /// @param variances (C x D), positive
+  /// @throws InvalidArgument, DimensionMismatch
+  DiagGmm(Vector<Scalar> weights, Matrix<Scalar> means, Matrix<Scalar> variances)
+      : weights_(std::move(weights)), means_(std::move(means)), variances_(std::move(variances)) {
+    constexpr const char* cls = "DiagGmm";
+    detail::validate_weights(cls, weights_);
+    detail::validate_means(cls, means_, weights_.size());
+    if (variances_.rows() != means_.rows() || variances_.cols() != means_.cols())
+      throw DimensionMismatch(detail::message(cls, ": variances are ", variances_.rows(), " x ", variances_.cols(),
+                                              " but means are ", means_.rows(), " x ", means_.cols()));
+    for (Index c = 0; c < variances_.rows(); ++c)
+      for (Index d = 0; d < variances_.cols(); ++d) {
+        const Scalar v = variances_(c, d);
+        if (!(std::isfinite(v) && v > 0))
+          throw InvalidArgument(detail::message(cls, ": variance of component ", c, ", dimension ", d, " is ", v,
+                                                "; variances must be positive and finite"));
+      }
+    compute_derived();
+  }
+
+  Index num_components() const { return weights_.size(); }
+  Index dim() const { return means_.cols(); }
+  bool empty() const { return weights_.size() == 0; }
+
+  const Vector<Scalar>& weights() const { return weights_; }
+  const Matrix<Scalar>& means() const { return means_; }           ///< (C x D)
+  const Matrix<Scalar>& variances() const { return variances_; }   ///< (C x D)
+  const Matrix<Scalar>& inv_variances() const { return inv_vars_; }            ///< (C x D)
+  const Matrix<Scalar>& means_inv_variances() const { return means_inv_vars_; }  ///< (C x D), Kaldi's means_invvars_
+  /// Kaldi's gconsts: log w_c - 0.5 (D log 2 pi + sum_d log var_cd + sum_d mu_cd^2 / var_cd)  (C)
+  const Vector<Scalar>& gconsts() const { return gconsts_; }
+
+  /// Same model in another scalar type.
+  template <class Other>
+  DiagGmm<Other> cast() const {
+    return DiagGmm<Other>(weights_.template cast<Other>(), means_.template cast<Other>(),
+                          variances_.template cast<Other>());
+  }
+
+  /// Dimension of the expanded frame [y, y*y] the scoring matrix applies to (2 D).
+  Index expansion_dim() const { return 2 * dim(); }
+  /// The centre o subtracted from frames before expansion (D).
+  const Vector<Scalar>& center() const { return center_; }
+  /// Scoring matrix W (C x 2D): log p_c(x) = W_c . [y, y*y] + log_constants()(c).
+  const Matrix<Scalar>& scoring_weights() const { return scoring_weights_; }
+  /// Log-constants of the centred formulation (C); equal to gconsts() when the centre is zero.
+  const Vector<Scalar>& log_constants() const { return log_constants_; }
+  /// phi = [y, y*y] for a block of centred frames y (B x D) -> (B x 2D).
+  void expand(const Matrix<Scalar>& y, Matrix<Scalar>& phi) const {
+    const Index D = dim();
+    phi.leftCols(D) = y;
+    phi.rightCols(D) = y.array().square();
+  }
+
+ private:
+  void compute_derived() {
+    const Index C = num_components(), D = dim();
+    inv_vars_ = variances_.cwiseInverse();
+    means_inv_vars_ = means_.cwiseProduct(inv_vars_);
+    center_ = (weights_.transpose() * means_).transpose();
+    gconsts_.resize(C);
+    log_constants_.resize(C);
+    scoring_weights_.resize(C, 2 * D);
+    for (Index c = 0; c < C; ++c) {
+      // Constants in double: they sum D terms that can cancel.
+      double base = std::log(static_cast<double>(weights_(c))) - 0.5 * static_cast<double>(D) * kLog2Pi;
+      double quad = 0.0, quad_centred = 0.0;
+      for (Index d = 0; d < D; ++d) {
+        const double v = variances_(c, d), m = means_(c, d), mc = m - static_cast<double>(center_(d));
+        base -= 0.5 * std::log(v);
+        quad += m * m / v;
+        quad_centred += mc * mc / v;
+        scoring_weights_(c, d) = static_cast<Scalar>(mc / v);
+        scoring_weights_(c, D + d) = static_cast<Scalar>(-0.5 / v);
+      }
+      gconsts_(c) = static_cast<Scalar>(base - 0.5 * quad);
+      log_constants_(c) = static_cast<Scalar>(base - 0.5 * quad_centred);
+    }
+  }
+
+  Vector<Scalar> weights_;
+  Matrix<Scalar> means_, variances_;
+  Matrix<Scalar> inv_vars_, means_inv_vars_;
+  Vector<Scalar> gconsts_;
+  Vector<Scalar> center_;
+  Matrix<Scalar> scoring_weights_;
+  Vector<Scalar> log_constants_;
+};
+
+}  // namespace ivkit

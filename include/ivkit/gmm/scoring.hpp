@@ -1,0 +1,418 @@
+/// @file
+/// Batched evaluation of any GMM whose per-component log-likelihood is linear in an expansion of
+/// the frame: log p_c(x) = phi(x - o) . W_c + g_c (DiagGmm: phi(y) = [y, y*y]; FullGmm:
+/// phi(y) = [y, vech(y y^T)]; o is a fixed centre that keeps the expansion well conditioned).
+///
+/// A block of frames is expanded once, multiplied by W^T in one matrix product (`../shared/DESIGN.md`
+/// formulations 1 and 2), and the rows go through the SIMD log-sum-exp. DiagGmm and FullGmm expose
+/// these as member functions through detail::GmmScoring.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "ivkit/core/error.hpp"
+#include "ivkit/core/layout.hpp"
+#include "ivkit/core/parallel.hpp"
+#include "ivkit/core/types.hpp"
+#include "ivkit/gmm/detail/top_n.hpp"
+#include "ivkit/gmm/scoring_options.hpp"
+#include "ivkit/gmm/sparse_posteriors.hpp"
+#include "ivkit/simd/softmax.hpp"
+
+namespace ivkit {
+namespace detail {
+
+/// Frames per block: about 512 KiB of log-likelihoods, so a block's rows stay in L2 between the
+/// matrix product and the softmax. Depends on the model only, never on the thread count.
+template <class Model>
+Index block_frames_for(const Model& model, const ScoringOptions& opts) {
+  if (opts.block_frames < 0)
+    throw InvalidArgument(message("ScoringOptions: block_frames must be >= 0, got ", opts.block_frames));
+  if (opts.block_frames > 0) return opts.block_frames;
+  using Scalar = typename Model::Scalar;
+  const Index bytes_per_frame = std::max<Index>(model.num_components(), model.expansion_dim()) *
+                                static_cast<Index>(sizeof(Scalar));
+  const Index b = (Index{512} * 1024) / std::max<Index>(bytes_per_frame, 1);
+  return std::clamp<Index>(b / 16 * 16, 16, 1024);
+}
+
+template <class Layout, class Model, class Derived>
+void check_frame_dim(const Model& model, const Eigen::MatrixBase<Derived>& frames, const char* fn) {
+  IVKIT_CHECK_LAYOUT(Layout);
+  const Index d = feature_dim<Layout>(frames);
+  if (d != model.dim())
+    throw DimensionMismatch(message(fn, ": frames have dimension ", d, " (", LayoutTraits<Layout>::name,
+                                    ", matrix ", frames.rows(), " x ", frames.cols(), ") but the model has dimension ",
+                                    model.dim()));
+}
+
+/// Copies frames [begin, begin + count) into `y` (count x D, row-major), minus the model's centre,
+/// converting to the model's scalar; throws NonFiniteInput naming the first bad frame.
+template <class Layout, class Model, class Derived>
+void load_centred_frames(const Model& model, const Eigen::MatrixBase<Derived>& frames, Index begin, Index count,
+                         Matrix<typename Model::Scalar>& y, const char* fn) {
+  using Scalar = typename Model::Scalar;
+  y.resize(count, model.dim());
+  y.noalias() = LayoutTraits<Layout>::frames(frames, begin, count).template cast<Scalar>();
+  if (!y.allFinite()) {
+    // Find the frame in the caller's data (not after the cast, which could overflow on its own).
+    for (Index i = 0; i < count; ++i) {
+      const auto row = LayoutTraits<Layout>::frames(frames, begin + i, 1);
+      if (!row.allFinite())
+        throw NonFiniteInput(message(fn, ": frame ", begin + i, " holds NaN or Inf"));
+      if (!y.row(i).allFinite())
+        throw NonFiniteInput(message(fn, ": frame ", begin + i, " overflows the model's scalar type"));
+    }
+  }
+  y.rowwise() -= model.center().transpose();
+}
+
+/// Per-block scratch space, one per block so that blocks are independent.
+template <class Scalar>
+struct ScoringWorkspace {
+  Matrix<Scalar> y;       ///< centred frames (B x D)
+  Matrix<Scalar> phi;     ///< expanded frames (B x F)
+  Matrix<Scalar> loglik;  ///< (B x C), without the log-constants
+};
+
+/// Expands a block and multiplies it by W^T. Afterwards ws.loglik(i, c) + g_c is the log-likelihood
+/// of frame begin + i under component c.
+template <class Layout, class Model, class Derived>
+void block_linear_terms(const Model& model, const Eigen::MatrixBase<Derived>& frames, Index begin, Index count,
+                        ScoringWorkspace<typename Model::Scalar>& ws, const char* fn) {
+  load_centred_frames<Layout>(model, frames, begin, count, ws.y, fn);
+  ws.phi.resize(count, model.expansion_dim());
+  model.expand(ws.y, ws.phi);
+  ws.loglik.resize(count, model.num_components());
+  ws.loglik.noalias() = ws.phi * model.scoring_weights().transpose();
+}
+
+[[noreturn]] inline void throw_non_finite_loglik(const char* fn, Index frame) {
+  throw NumericalError(message(fn, ": frame ", frame,
+                               " has a non-finite log-likelihood (feature values too large for the model's scalar type)"));
+}
+
+}  // namespace detail
+
+/// Log-likelihood of every frame under every component.
+/// @tparam Layout FramesAsRows (frames is N x D) or FramesAsCols (D x N); either storage order
+/// @return (N x C)
+/// @throws DimensionMismatch, NonFiniteInput
+template <class Layout = FramesAsRows, class Model, class Derived>
+Matrix<typename Model::Scalar> component_log_likelihoods(const Model& model, const Eigen::MatrixBase<Derived>& frames,
+                                                         const ScoringOptions& opts = {}) {
+  using Scalar = typename Model::Scalar;
+  constexpr const char* fn = "component_log_likelihoods";
+  detail::check_frame_dim<Layout>(model, frames, fn);
+  const Index n = num_frames<Layout>(frames), C = model.num_components(), B = detail::block_frames_for(model, opts);
+  Matrix<Scalar> out(n, C);
+  parallel_for_blocks(num_blocks(n, B), opts.num_threads, [&](Index b) {
+    const Index begin = b * B, count = std::min(B, n - begin);
+    detail::ScoringWorkspace<Scalar> ws;
+    detail::load_centred_frames<Layout>(model, frames, begin, count, ws.y, fn);
+    ws.phi.resize(count, model.expansion_dim());
+    model.expand(ws.y, ws.phi);
+    auto rows = out.middleRows(begin, count);
+    rows.noalias() = ws.phi * model.scoring_weights().transpose();
+    for (Index i = 0; i < count; ++i) simd::add_inplace(&rows(i, 0), model.log_constants().data(), C);
+  });
+  return out;
+}
+
+/// Dense posteriors of every component for every frame (rows sum to one).
+/// @param frame_log_likelihoods if not null, receives log p(x_t) (N)
+/// @return (N x C)
+/// @throws DimensionMismatch, NonFiniteInput, NumericalError (log-likelihood overflow)
+template <class Layout = FramesAsRows, class Model, class Derived>
+Matrix<typename Model::Scalar> posteriors(const Model& model, const Eigen::MatrixBase<Derived>& frames,
+                                          Vector<typename Model::Scalar>* frame_log_likelihoods = nullptr,
+                                          const ScoringOptions& opts = {}) {
+  using Scalar = typename Model::Scalar;
+  constexpr const char* fn = "posteriors";
+  detail::check_frame_dim<Layout>(model, frames, fn);
+  const Index n = num_frames<Layout>(frames), C = model.num_components(), B = detail::block_frames_for(model, opts);
+  Matrix<Scalar> out(n, C);
+  if (frame_log_likelihoods) frame_log_likelihoods->resize(n);
+  parallel_for_blocks(num_blocks(n, B), opts.num_threads, [&](Index b) {
+    const Index begin = b * B, count = std::min(B, n - begin);
+    detail::ScoringWorkspace<Scalar> ws;
+    detail::load_centred_frames<Layout>(model, frames, begin, count, ws.y, fn);
+    ws.phi.resize(count, model.expansion_dim());
+    model.expand(ws.y, ws.phi);
+    auto rows = out.middleRows(begin, count);
+    rows.noalias() = ws.phi * model.scoring_weights().transpose();
+    for (Index i = 0; i < count; ++i) {
+      const Scalar lse = simd::softmax_inplace(&rows(i, 0), model.log_constants().data(), C);
+      if (!std::isfinite(lse)) detail::throw_non_finite_loglik(fn, begin + i);
+      if (frame_log_likelihoods) (*frame_log_likelihoods)(begin + i) = lse;
+    }
+  });
+  return out;
+}
+
+/// log p(x_t) for every frame.
+/// @return (N)
+template <class Layout = FramesAsRows, class Model, class Derived>
+Vector<typename Model::Scalar> frame_log_likelihoods(const Model& model, const Eigen::MatrixBase<Derived>& frames,
+                                                     const ScoringOptions& opts = {}) {
+  using Scalar = typename Model::Scalar;
+  constexpr const char* fn = "frame_log_likelihoods";
+  detail::check_frame_dim<Layout>(model, frames, fn);
+  const Index n = num_frames<Layout>(frames), C = model.num_components(), B = detail::block_frames_for(model, opts);
+  Vector<Scalar> out(n);
+  parallel_for_blocks(num_blocks(n, B), opts.num_threads, [&](Index b) {
+    const Index begin = b * B, count = std::min(B, n - begin);
+    detail::ScoringWorkspace<Scalar> ws;
+    detail::block_linear_terms<Layout>(model, frames, begin, count, ws, fn);
+    for (Index i = 0; i < count; ++i) {
+      Scalar* row = &ws.loglik(i, 0);
+      simd::add_inplace(row, model.log_constants().data(), C);
+      const Scalar lse = simd::log_sum_exp(row, C);
+      if (!std::isfinite(lse)) detail::throw_non_finite_loglik(fn, begin + i);
+      out(begin + i) = lse;
+    }
+  });
+  return out;
+}
+
+/// Average per-frame log-likelihood (sum accumulated in double, in block order).
+/// @throws InvalidArgument for zero frames
+template <class Layout = FramesAsRows, class Model, class Derived>
+double average_log_likelihood(const Model& model, const Eigen::MatrixBase<Derived>& frames,
+                              const ScoringOptions& opts = {}) {
+  const Index n = num_frames<Layout>(frames);
+  if (n == 0) throw InvalidArgument("average_log_likelihood: no frames");
+  const auto ll = frame_log_likelihoods<Layout>(model, frames, opts);
+  return ll.template cast<double>().sum() / static_cast<double>(n);
+}
+
+/// Top-N posteriors per frame, Kaldi's `gmm-global-get-post`: posteriors over all components,
+/// keep the n largest, drop those below min_post (the best is always kept), renormalise.
+/// @throws InvalidArgument if n < 1 or min_post outside [0, 1)
+template <class Layout = FramesAsRows, class Model, class Derived>
+SparsePosteriors<typename Model::Scalar> top_n_posteriors(const Model& model, const Eigen::MatrixBase<Derived>& frames,
+                                                          const TopNOptions& top, const ScoringOptions& opts = {}) {
+  using Scalar = typename Model::Scalar;
+  constexpr const char* fn = "top_n_posteriors";
+  if (top.n < 1) throw InvalidArgument(detail::message(fn, ": n must be >= 1, got ", top.n));
+  if (!(top.min_post >= 0.0 && top.min_post < 1.0))
+    throw InvalidArgument(detail::message(fn, ": min_post must be in [0, 1), got ", top.min_post));
+  detail::check_frame_dim<Layout>(model, frames, fn);
+  const Index n = num_frames<Layout>(frames), C = model.num_components(), B = detail::block_frames_for(model, opts);
+  const Index keep = std::min(top.n, C);
+  SparsePosteriors<Scalar> out;
+  out.frame_log_likelihoods.resize(n);
+  out.offsets.reserve(static_cast<std::size_t>(n) + 1);
+  out.components.reserve(static_cast<std::size_t>(n * keep));
+  out.values.reserve(static_cast<std::size_t>(n * keep));
+  struct Partial {
+    std::vector<Index> counts;
+    std::vector<std::int32_t> components;
+    std::vector<Scalar> values;
+  };
+  ordered_block_reduce(
+      num_blocks(n, B), opts.num_threads, [] { return Partial{}; },
+      [&](Index b, Partial& p) {
+        p.counts.clear();
+        p.components.clear();
+        p.values.clear();
+        const Index begin = b * B, count = std::min(B, n - begin);
+        detail::ScoringWorkspace<Scalar> ws;
+        detail::block_linear_terms<Layout>(model, frames, begin, count, ws, fn);
+        std::vector<std::pair<Scalar, std::int32_t>> best(static_cast<std::size_t>(keep));
+        for (Index i = 0; i < count; ++i) {
+          Scalar* row = &ws.loglik(i, 0);
+          const Scalar lse = simd::softmax_inplace(row, model.log_constants().data(), C);
+          if (!std::isfinite(lse)) detail::throw_non_finite_loglik(fn, begin + i);
+          out.frame_log_likelihoods(begin + i) = lse;
+          Index m = detail::select_top_n(row, C, keep, best.data());
+          while (m > 1 && best[static_cast<std::size_t>(m - 1)].first < static_cast<Scalar>(top.min_post)) --m;
+          Scalar total = 0;
+          for (Index k = 0; k < m; ++k) total += best[static_cast<std::size_t>(k)].first;
+          for (Index k = 0; k < m; ++k) {
+            p.components.push_back(best[static_cast<std::size_t>(k)].second);
+            p.values.push_back(best[static_cast<std::size_t>(k)].first / total);
+          }
+          p.counts.push_back(m);
+        }
+      },
+      [&](Partial& p) {
+        for (Index c : p.counts) out.offsets.push_back(out.offsets.back() + c);
+        out.components.insert(out.components.end(), p.components.begin(), p.components.end());
+        out.values.insert(out.values.end(), p.values.begin(), p.values.end());
+      });
+  return out;
+}
+
+/// Gaussian selection, Kaldi's `gmm-gselect --n`: the n components with the highest
+/// log-likelihood per frame, best first.
+/// @return indices (N x min(n, C)) and, per frame, the log-sum-exp over the selected components
+template <class Layout = FramesAsRows, class Model, class Derived>
+GaussianSelection gaussian_selection(const Model& model, const Eigen::MatrixBase<Derived>& frames, Index n_select,
+                                     const ScoringOptions& opts = {}) {
+  using Scalar = typename Model::Scalar;
+  constexpr const char* fn = "gaussian_selection";
+  if (n_select < 1) throw InvalidArgument(detail::message(fn, ": n must be >= 1, got ", n_select));
+  detail::check_frame_dim<Layout>(model, frames, fn);
+  const Index n = num_frames<Layout>(frames), C = model.num_components(), B = detail::block_frames_for(model, opts);
+  const Index keep = std::min(n_select, C);
+  GaussianSelection out;
+  out.indices.resize(n, keep);
+  out.frame_log_likelihoods.resize(n);
+  parallel_for_blocks(num_blocks(n, B), opts.num_threads, [&](Index b) {
+    const Index begin = b * B, count = std::min(B, n - begin);
+    detail::ScoringWorkspace<Scalar> ws;
+    detail::block_linear_terms<Layout>(model, frames, begin, count, ws, fn);
+    std::vector<std::pair<Scalar, std::int32_t>> best(static_cast<std::size_t>(keep));
+    std::vector<Scalar> selected(static_cast<std::size_t>(keep));
+    for (Index i = 0; i < count; ++i) {
+      Scalar* row = &ws.loglik(i, 0);
+      simd::add_inplace(row, model.log_constants().data(), C);
+      detail::select_top_n(row, C, keep, best.data());
+      for (Index k = 0; k < keep; ++k) {
+        out.indices(begin + i, k) = best[static_cast<std::size_t>(k)].second;
+        selected[static_cast<std::size_t>(k)] = best[static_cast<std::size_t>(k)].first;
+      }
+      const Scalar lse = simd::log_sum_exp(selected.data(), keep);
+      if (!std::isfinite(lse)) detail::throw_non_finite_loglik(fn, begin + i);
+      out.frame_log_likelihoods(begin + i) = static_cast<double>(lse);
+    }
+  });
+  return out;
+}
+
+namespace detail {
+template <class Model>
+void check_selection(const Model& model, const GaussianSelection& sel, Index n, const char* fn) {
+  if (sel.num_frames() != n)
+    throw DimensionMismatch(message(fn, ": the Gaussian selection has ", sel.num_frames(), " frames but the data has ", n));
+  if (n > 0 && sel.num_selected() < 1) throw InvalidArgument(message(fn, ": the Gaussian selection is empty"));
+  for (Index t = 0; t < sel.indices.rows(); ++t)
+    for (Index k = 0; k < sel.indices.cols(); ++k) {
+      const auto c = sel.indices(t, k);
+      if (c < 0 || c >= model.num_components())
+        throw DimensionMismatch(message(fn, ": frame ", t, " selects component ", c, " but the model has ",
+                                        model.num_components(), " components"));
+    }
+}
+}  // namespace detail
+
+/// Log-likelihoods of each frame under its selected components only (Kaldi's
+/// `LogLikelihoodsPreselect`); cost O(N n F) instead of O(N C F).
+/// @return (N x n), column k for component selection.indices(t, k)
+template <class Layout = FramesAsRows, class Model, class Derived>
+Matrix<typename Model::Scalar> selected_log_likelihoods(const Model& model, const Eigen::MatrixBase<Derived>& frames,
+                                                        const GaussianSelection& selection,
+                                                        const ScoringOptions& opts = {}) {
+  using Scalar = typename Model::Scalar;
+  constexpr const char* fn = "selected_log_likelihoods";
+  detail::check_frame_dim<Layout>(model, frames, fn);
+  const Index n = num_frames<Layout>(frames), B = detail::block_frames_for(model, opts);
+  detail::check_selection(model, selection, n, fn);
+  const Index k_sel = selection.num_selected();
+  Matrix<Scalar> out(n, k_sel);
+  const auto& W = model.scoring_weights();
+  const auto& g = model.log_constants();
+  parallel_for_blocks(num_blocks(n, B), opts.num_threads, [&](Index b) {
+    const Index begin = b * B, count = std::min(B, n - begin);
+    detail::ScoringWorkspace<Scalar> ws;
+    detail::load_centred_frames<Layout>(model, frames, begin, count, ws.y, fn);
+    ws.phi.resize(count, model.expansion_dim());
+    model.expand(ws.y, ws.phi);
+    for (Index i = 0; i < count; ++i)
+      for (Index k = 0; k < k_sel; ++k) {
+        const auto c = selection.indices(begin + i, k);
+        out(begin + i, k) = ws.phi.row(i).dot(W.row(c)) + g(c);
+      }
+  });
+  return out;
+}
+
+/// Posteriors restricted to a Gaussian selection (Kaldi's `fgmm-global-gselect-to-post`): softmax
+/// over the selected components, drop entries below min_post (the best is kept), renormalise.
+/// frame_log_likelihoods holds the log-sum-exp over the selected components.
+template <class Layout = FramesAsRows, class Model, class Derived>
+SparsePosteriors<typename Model::Scalar> selected_posteriors(const Model& model, const Eigen::MatrixBase<Derived>& frames,
+                                                             const GaussianSelection& selection, double min_post = 0.0,
+                                                             const ScoringOptions& opts = {}) {
+  using Scalar = typename Model::Scalar;
+  constexpr const char* fn = "selected_posteriors";
+  if (!(min_post >= 0.0 && min_post < 1.0))
+    throw InvalidArgument(detail::message(fn, ": min_post must be in [0, 1), got ", min_post));
+  Matrix<Scalar> ll = selected_log_likelihoods<Layout>(model, frames, selection, opts);
+  const Index n = ll.rows(), k_sel = ll.cols();
+  SparsePosteriors<Scalar> out;
+  out.frame_log_likelihoods.resize(n);
+  std::vector<std::pair<Scalar, std::int32_t>> best(static_cast<std::size_t>(k_sel));
+  for (Index t = 0; t < n; ++t) {
+    Scalar* row = &ll(t, 0);
+    const Scalar lse = simd::softmax_inplace<Scalar>(row, nullptr, k_sel);
+    if (!std::isfinite(lse)) detail::throw_non_finite_loglik(fn, t);
+    out.frame_log_likelihoods(t) = lse;
+    Index m = detail::select_top_n(row, k_sel, k_sel, best.data());
+    while (m > 1 && best[static_cast<std::size_t>(m - 1)].first < static_cast<Scalar>(min_post)) --m;
+    Scalar total = 0;
+    for (Index k = 0; k < m; ++k) total += best[static_cast<std::size_t>(k)].first;
+    for (Index k = 0; k < m; ++k) {
+      out.components.push_back(selection.indices(t, best[static_cast<std::size_t>(k)].second));
+      out.values.push_back(best[static_cast<std::size_t>(k)].first / total);
+    }
+    out.offsets.push_back(out.offsets.back() + m);
+  }
+  return out;
+}
+
+namespace detail {
+
+/// Gives a model the batched evaluation as member functions (CRTP); the free functions above do
+/// the work.
+template <class Derived, class ScalarT>
+class GmmScoring {
+ public:
+  template <class Layout = FramesAsRows, class Frames>
+  Matrix<ScalarT> component_log_likelihoods(const Eigen::MatrixBase<Frames>& frames, const ScoringOptions& opts = {}) const {
+    return ivkit::component_log_likelihoods<Layout>(self(), frames, opts);
+  }
+  template <class Layout = FramesAsRows, class Frames>
+  Vector<ScalarT> log_likelihoods(const Eigen::MatrixBase<Frames>& frames, const ScoringOptions& opts = {}) const {
+    return ivkit::frame_log_likelihoods<Layout>(self(), frames, opts);
+  }
+  template <class Layout = FramesAsRows, class Frames>
+  double average_log_likelihood(const Eigen::MatrixBase<Frames>& frames, const ScoringOptions& opts = {}) const {
+    return ivkit::average_log_likelihood<Layout>(self(), frames, opts);
+  }
+  template <class Layout = FramesAsRows, class Frames>
+  Matrix<ScalarT> posteriors(const Eigen::MatrixBase<Frames>& frames, Vector<ScalarT>* frame_log_likelihoods = nullptr,
+                             const ScoringOptions& opts = {}) const {
+    return ivkit::posteriors<Layout>(self(), frames, frame_log_likelihoods, opts);
+  }
+  template <class Layout = FramesAsRows, class Frames>
+  SparsePosteriors<ScalarT> top_n_posteriors(const Eigen::MatrixBase<Frames>& frames, const TopNOptions& top,
+                                             const ScoringOptions& opts = {}) const {
+    return ivkit::top_n_posteriors<Layout>(self(), frames, top, opts);
+  }
+  template <class Layout = FramesAsRows, class Frames>
+  GaussianSelection gaussian_selection(const Eigen::MatrixBase<Frames>& frames, Index n,
+                                       const ScoringOptions& opts = {}) const {
+    return ivkit::gaussian_selection<Layout>(self(), frames, n, opts);
+  }
+  template <class Layout = FramesAsRows, class Frames>
+  Matrix<ScalarT> selected_log_likelihoods(const Eigen::MatrixBase<Frames>& frames, const GaussianSelection& selection,
+                                           const ScoringOptions& opts = {}) const {
+    return ivkit::selected_log_likelihoods<Layout>(self(), frames, selection, opts);
+  }
+  template <class Layout = FramesAsRows, class Frames>
+  SparsePosteriors<ScalarT> selected_posteriors(const Eigen::MatrixBase<Frames>& frames,
+                                                const GaussianSelection& selection, double min_post = 0.0,
+                                                const ScoringOptions& opts = {}) const {
+    return ivkit::selected_posteriors<Layout>(self(), frames, selection, min_post, opts);
+  }
+
+ private:
+  const Derived& self() const { return static_cast<const Derived&>(*this); }
+};
+
+}  // namespace detail
+}  // namespace ivkit

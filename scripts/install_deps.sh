@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs what ivkit's build, tests, benchmarks and examples need from Debian 12's packages.
+# Uses sudo when not root; does nothing when everything is already installed.
+set -euo pipefail
+packages=(cmake g++ make libeigen3-dev libxsimd-dev doctest-dev libbenchmark-dev ccache)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+echo "ivkit: installing ${missing[*]}" >&2
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
