@@ -16,3 +16,5 @@
 #include "ivkit/gmm/em_update.hpp"
 #include "ivkit/gmm/init.hpp"
 #include "ivkit/gmm/train.hpp"
+#include "ivkit/core/assignment.hpp"
+#include "ivkit/gmm/compare.hpp"

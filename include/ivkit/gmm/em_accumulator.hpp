@@ -115,7 +115,7 @@ void accumulate_impl(const Model& model, const Eigen::MatrixBase<Derived>& frame
   sopts.block_frames = opts.block_frames;
   const Index n = num_frames<Layout>(frames), B = block_frames_for(model, sopts);
   const Index keep = opts.top_n > 0 ? std::min(opts.top_n, C) : C;
-  const bool sparse = opts.top_n > 0 && keep < C;
+  const bool sparse = opts.top_n > 0 && (keep < C || opts.min_post > 0.0);  // min_post prunes even when top_n >= C
 
   struct Partial {
     ScoringWorkspace<Scalar> ws;

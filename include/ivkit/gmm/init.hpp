@@ -80,14 +80,22 @@ DiagGmm<Scalar> init_from_random_frames(const Matrix<Scalar>& sample, Index num_
                          std::move(mu), std::move(v));
 }
 
-/// Mixing up (Kaldi's DiagGmm::Split): repeatedly splits the heaviest component in two, halving its
-/// weight and moving the means by +- perturbation standard deviations along a random direction,
-/// until the model has `target` components.
+/// Which component mixing up splits next.
+enum class SplitCriterion {
+  Weight,  ///< the heaviest (Kaldi's DiagGmm::Split)
+  Spread,  ///< the largest w_c * sum_d var_cd: a component covering two clusters has both a large
+           ///< weight and a large variance, so it is split before a heavy but compact one
+};
+
+/// Mixing up: repeatedly splits one component in two (chosen by `criterion`), halving its weight
+/// and moving the means by +- perturbation standard deviations along a random direction, until the
+/// model has `target` components.
 template <class Scalar>
-DiagGmm<Scalar> split_heaviest(const DiagGmm<Scalar>& gmm, Index target, double perturbation, Random& rng) {
+DiagGmm<Scalar> split_components(const DiagGmm<Scalar>& gmm, Index target, double perturbation, Random& rng,
+                                 SplitCriterion criterion = SplitCriterion::Weight) {
   const Index C = gmm.num_components(), D = gmm.dim();
   if (target < C)
-    throw InvalidArgument(detail::message("split_heaviest: target ", target, " is below the current ", C, " components"));
+    throw InvalidArgument(detail::message("split_components: target ", target, " is below the current ", C, " components"));
   Eigen::VectorXd w = gmm.weights().template cast<double>();
   w.conservativeResize(target);
   Matrix<double> mu = gmm.means().template cast<double>(), var = gmm.variances().template cast<double>();
@@ -95,8 +103,14 @@ DiagGmm<Scalar> split_heaviest(const DiagGmm<Scalar>& gmm, Index target, double 
   var.conservativeResize(target, D);
   for (Index k = C; k < target; ++k) {
     Index heavy = 0;
-    for (Index c = 1; c < k; ++c)
-      if (w(c) > w(heavy)) heavy = c;
+    double best = -1.0;
+    for (Index c = 0; c < k; ++c) {
+      const double score = criterion == SplitCriterion::Weight ? w(c) : w(c) * var.row(c).sum();
+      if (score > best) {
+        best = score;
+        heavy = c;
+      }
+    }
     Eigen::RowVectorXd offset(D);
     for (Index d = 0; d < D; ++d) offset(d) = perturbation * rng.normal() * std::sqrt(var(heavy, d));
     w(heavy) *= 0.5;
@@ -109,7 +123,7 @@ DiagGmm<Scalar> split_heaviest(const DiagGmm<Scalar>& gmm, Index target, double 
   return DiagGmm<Scalar>(w.template cast<Scalar>(), mu.template cast<Scalar>(), var.template cast<Scalar>());
 }
 
-/// k-means++ seeding (Arthur and Vassilvitskii 2007) followed by Lloyd iterations; the GMM takes the
+/// Greedy k-means++ seeding (Arthur and Vassilvitskii 2007) followed by Lloyd iterations; the GMM takes the
 /// cluster means, per-cluster variances (at least variance_floor times the global variance) and
 /// cluster sizes as weights. Distances are computed a block at a time as one matrix product.
 template <class Scalar>
@@ -123,26 +137,41 @@ DiagGmm<Scalar> init_kmeans_plus_plus(const Matrix<Scalar>& sample, Index num_co
   const Index n = sample.rows(), D = sample.cols(), C = num_components;
   const Matrix<double> x = sample.template cast<double>();
   Matrix<double> centres(C, D);
-  // Seeding: each new centre drawn with probability proportional to the squared distance to the nearest one.
-  Eigen::VectorXd d2 = Eigen::VectorXd::Constant(n, std::numeric_limits<double>::infinity());
-  centres.row(0) = x.row(static_cast<Index>(rng.uniform_index(static_cast<std::uint64_t>(n))));
+  // Greedy seeding (as scikit-learn): each step draws 2 + ln(C) candidates with probability
+  // proportional to the squared distance to the nearest centre and keeps the one that lowers the
+  // total squared distance most; plain k-means++ often leaves two centres in one cluster.
+  const int trials = 2 + static_cast<int>(std::log(static_cast<double>(C)));
+  const Index first = static_cast<Index>(rng.uniform_index(static_cast<std::uint64_t>(n)));
+  centres.row(0) = x.row(first);
+  Eigen::VectorXd d2 = (x.rowwise() - x.row(first)).rowwise().squaredNorm();
+  Eigen::VectorXd candidate_d2(n), best_d2(n);
   for (Index k = 1; k < C; ++k) {
-    d2 = d2.cwiseMin((x.rowwise() - centres.row(k - 1)).rowwise().squaredNorm());
     const double total = d2.sum();
-    Index pick = n - 1;
-    if (total > 0.0) {
-      double r = rng.uniform() * total;
-      for (Index i = 0; i < n; ++i) {
-        r -= d2(i);
-        if (r < 0.0) {
-          pick = i;
-          break;
+    double best_potential = std::numeric_limits<double>::infinity();
+    Index best_pick = 0;
+    for (int trial = 0; trial < trials; ++trial) {
+      Index pick = static_cast<Index>(rng.uniform_index(static_cast<std::uint64_t>(n)));
+      if (total > 0.0) {
+        double r = rng.uniform() * total;
+        pick = n - 1;
+        for (Index i = 0; i < n; ++i) {
+          r -= d2(i);
+          if (r < 0.0) {
+            pick = i;
+            break;
+          }
         }
       }
-    } else {
-      pick = static_cast<Index>(rng.uniform_index(static_cast<std::uint64_t>(n)));
+      candidate_d2 = d2.cwiseMin((x.rowwise() - x.row(pick)).rowwise().squaredNorm());
+      const double potential = candidate_d2.sum();
+      if (potential < best_potential) {
+        best_potential = potential;
+        best_pick = pick;
+        best_d2.swap(candidate_d2);
+      }
     }
-    centres.row(k) = x.row(pick);
+    centres.row(k) = x.row(best_pick);
+    d2.swap(best_d2);
   }
   std::vector<Index> assign(static_cast<std::size_t>(n), 0);
   auto assign_all = [&] {

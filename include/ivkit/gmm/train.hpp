@@ -52,7 +52,7 @@ namespace detail {
 template <class Layout, class Model, class Derived>
 Model em_iteration(const Model& model, const Eigen::MatrixBase<Derived>& frames, const EmUpdateOptions& update,
                    const AccumulateOptions& accumulate, int iteration, int& phase, GmmTrainReport& report,
-                   const EmProgress& progress, std::uint64_t seed) {
+                   std::uint64_t seed) {
   EmAccumulator acc(model);
   accumulate_em_stats<Layout>(model, frames, acc, accumulate);
   EmIteration info;
@@ -69,7 +69,6 @@ Model em_iteration(const Model& model, const Eigen::MatrixBase<Derived>& frames,
                          info.update.kept_previous.size(), " kept (low occupancy)");
   }
   report.iterations.push_back(info);
-  if (progress) progress(report.iterations.back());
   return next;
 }
 
@@ -95,9 +94,10 @@ Model train_em(Model model, const Eigen::MatrixBase<Derived>& frames, const EmOp
   if (opts.num_iterations < 0) throw InvalidArgument(detail::message("train_em: num_iterations must be >= 0, got ", opts.num_iterations));
   GmmTrainReport rep;
   int phase = 0;
-  for (int it = 0; it < opts.num_iterations; ++it)
-    model = detail::em_iteration<Layout>(model, frames, opts.update, opts.accumulate, it, phase, rep, opts.progress,
-                                         opts.update.seed);
+  for (int it = 0; it < opts.num_iterations; ++it) {
+    model = detail::em_iteration<Layout>(model, frames, opts.update, opts.accumulate, it, phase, rep, opts.update.seed);
+    if (opts.progress) opts.progress(rep.iterations.back());
+  }
   detail::finish_report<Layout>(model, frames, opts.evaluate_final, opts.accumulate, rep);
   if (report) *report = std::move(rep);
   return model;
@@ -119,6 +119,7 @@ struct GmmTrainOptions {
   int kmeans_iterations = 10;      ///< KMeansPlusPlus: Lloyd iterations
   Index max_init_frames = 200000;  ///< initialisation sees at most this many random frames (Kaldi's --num-frames)
   double split_perturbation = 0.2; ///< mixing up / splitting: +- this many standard deviations
+  SplitCriterion split_criterion = SplitCriterion::Spread;  ///< which component mixing up splits next
   std::uint64_t seed = 777;
   EmUpdateOptions update;
   AccumulateOptions accumulate;
@@ -144,15 +145,19 @@ DiagGmm<Scalar> train_diag_gmm(const Eigen::MatrixBase<Derived>& frames, const G
   const Matrix<Scalar> sample = sample_frames<Scalar, Layout>(frames, opts.max_init_frames, rng);
   GmmTrainReport rep;
   int phase = 0, iteration = 0;
-  auto step = [&](const DiagGmm<Scalar>& m) {
-    return detail::em_iteration<Layout>(m, frames, opts.update, opts.accumulate, iteration++, phase, rep, opts.progress,
-                                        opts.seed);
-  };
-  auto note = [&](const std::string& event) {
-    if (rep.iterations.empty()) return;
-    auto& last = rep.iterations.back();
-    last.event = last.event.empty() ? event : last.event + "; " + event;
-    ++phase;
+  // One EM iteration, then an optional structural change (mixing up, splitting) recorded in the
+  // same report entry before the progress callback sees it.
+  auto step = [&](const DiagGmm<Scalar>& m, Index grow_to = 0, const char* what = "") {
+    DiagGmm<Scalar> next = detail::em_iteration<Layout>(m, frames, opts.update, opts.accumulate, iteration++, phase, rep, opts.seed);
+    if (grow_to > next.num_components()) {
+      next = split_components(next, grow_to, opts.split_perturbation, rng, opts.split_criterion);
+      auto& last = rep.iterations.back();
+      const std::string event = detail::message(what, " to ", grow_to, " components");
+      last.event = last.event.empty() ? event : last.event + "; " + event;
+      ++phase;
+    }
+    if (opts.progress) opts.progress(rep.iterations.back());
+    return next;
   };
   DiagGmm<Scalar> gmm;
   switch (opts.init) {
@@ -163,18 +168,13 @@ DiagGmm<Scalar> train_diag_gmm(const Eigen::MatrixBase<Derived>& frames, const G
       // Mixing up during the first half of the iterations, in equal steps (Kaldi's gauss_inc).
       const int mixup_iters = std::max(1, opts.num_iterations / 2);
       const Index inc = std::max<Index>(1, (target - start + mixup_iters - 1) / mixup_iters);
+      // With a single iteration the model is mixed up after it, so the target size is always reached.
       for (int it = 0; it < opts.num_iterations; ++it) {
-        gmm = step(gmm);
-        if (gmm.num_components() < target && it < opts.num_iterations - 1) {
-          const Index next = std::min(target, gmm.num_components() + inc);
-          gmm = split_heaviest(gmm, next, opts.split_perturbation, rng);
-          note(detail::message("mixed up to ", next, " components"));
-        }
+        const bool last = it == opts.num_iterations - 1;
+        const Index grow_to = last ? target : std::min(target, gmm.num_components() + inc);
+        gmm = step(gmm, grow_to, "mixed up");
       }
-      if (gmm.num_components() < target) {
-        gmm = split_heaviest(gmm, target, opts.split_perturbation, rng);
-        note(detail::message("mixed up to ", target, " components (no EM after the last split)"));
-      }
+      if (gmm.num_components() < target) gmm = split_components(gmm, target, opts.split_perturbation, rng, opts.split_criterion);
       break;
     }
     case GmmInit::BinarySplit: {
@@ -182,12 +182,14 @@ DiagGmm<Scalar> train_diag_gmm(const Eigen::MatrixBase<Derived>& frames, const G
       // The single component starts at the global mean rather than a random frame.
       Matrix<Scalar> mu = sample.template cast<double>().colwise().mean().template cast<Scalar>();
       gmm = DiagGmm<Scalar>(gmm.weights(), std::move(mu), gmm.variances());
-      while (true) {
-        for (int k = 0; k < opts.iterations_per_split; ++k) gmm = step(gmm);
-        if (gmm.num_components() >= opts.num_components) break;
+      while (gmm.num_components() < opts.num_components) {
         const Index next = std::min(opts.num_components, 2 * gmm.num_components());
-        gmm = split_heaviest(gmm, next, opts.split_perturbation, rng);
-        note(detail::message("split to ", next, " components"));
+        if (opts.iterations_per_split == 0) {
+          gmm = split_components(gmm, next, opts.split_perturbation, rng, opts.split_criterion);
+          continue;
+        }
+        for (int k = 0; k < opts.iterations_per_split; ++k)
+          gmm = step(gmm, k + 1 == opts.iterations_per_split ? next : 0, "split");
       }
       for (int it = 0; it < opts.num_iterations; ++it) gmm = step(gmm);
       break;
