@@ -375,58 +375,6 @@ inline MatD sample_diag_gmm(const DiagParams& p, Index n, ivkit::Random& rng, st
 // ---------------------------------------------------------------------------------------------
 // Assignment
 
-/// Optimal assignment (Hungarian algorithm with potentials, O(n^3)) for a square cost matrix:
-/// returns assign with row i matched to column assign[i], minimising the total cost.
-inline std::vector<Index> hungarian(const MatD& cost) {
-  const Index n = cost.rows();
-  if (cost.cols() != n) throw std::invalid_argument("hungarian: the cost matrix must be square");
-  const double inf = std::numeric_limits<double>::infinity();
-  // 1-based arrays; p[j] = row matched to column j, way[j] = previous column on the augmenting path.
-  std::vector<double> u(static_cast<std::size_t>(n + 1), 0.0), v(static_cast<std::size_t>(n + 1), 0.0);
-  std::vector<Index> p(static_cast<std::size_t>(n + 1), 0), way(static_cast<std::size_t>(n + 1), 0);
-  for (Index i = 1; i <= n; ++i) {
-    p[0] = i;
-    Index j0 = 0;
-    std::vector<double> minv(static_cast<std::size_t>(n + 1), inf);
-    std::vector<char> used(static_cast<std::size_t>(n + 1), 0);
-    do {
-      used[static_cast<std::size_t>(j0)] = 1;
-      const Index i0 = p[static_cast<std::size_t>(j0)];
-      double delta = inf;
-      Index j1 = 0;
-      for (Index j = 1; j <= n; ++j) {
-        if (used[static_cast<std::size_t>(j)]) continue;
-        const double cur = cost(i0 - 1, j - 1) - u[static_cast<std::size_t>(i0)] - v[static_cast<std::size_t>(j)];
-        if (cur < minv[static_cast<std::size_t>(j)]) {
-          minv[static_cast<std::size_t>(j)] = cur;
-          way[static_cast<std::size_t>(j)] = j0;
-        }
-        if (minv[static_cast<std::size_t>(j)] < delta) {
-          delta = minv[static_cast<std::size_t>(j)];
-          j1 = j;
-        }
-      }
-      for (Index j = 0; j <= n; ++j) {
-        if (used[static_cast<std::size_t>(j)]) {
-          u[static_cast<std::size_t>(p[static_cast<std::size_t>(j)])] += delta;
-          v[static_cast<std::size_t>(j)] -= delta;
-        } else {
-          minv[static_cast<std::size_t>(j)] -= delta;
-        }
-      }
-      j0 = j1;
-    } while (p[static_cast<std::size_t>(j0)] != 0);
-    do {
-      const Index j1 = way[static_cast<std::size_t>(j0)];
-      p[static_cast<std::size_t>(j0)] = p[static_cast<std::size_t>(j1)];
-      j0 = j1;
-    } while (j0 != 0);
-  }
-  std::vector<Index> assign(static_cast<std::size_t>(n), -1);
-  for (Index j = 1; j <= n; ++j) assign[static_cast<std::size_t>(p[static_cast<std::size_t>(j)] - 1)] = j - 1;
-  return assign;
-}
-
 // ---------------------------------------------------------------------------------------------
 // Comparison helpers
 

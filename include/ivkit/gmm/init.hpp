@@ -19,9 +19,11 @@ namespace ivkit {
 
 /// Up to `max_frames` frames drawn without replacement (all of them, in order, when there are
 /// fewer), copied to an (M x D) row-major matrix for initialisation.
+/// @param caller names the function in error messages
 /// @throws NonFiniteInput naming the first bad frame of the sample
 template <class Scalar, class Layout = FramesAsRows, class Derived>
-Matrix<Scalar> sample_frames(const Eigen::MatrixBase<Derived>& frames, Index max_frames, Random& rng) {
+Matrix<Scalar> sample_frames(const Eigen::MatrixBase<Derived>& frames, Index max_frames, Random& rng,
+                             const char* caller = "sample_frames") {
   IVKIT_CHECK_LAYOUT(Layout);
   const Index n = num_frames<Layout>(frames), D = feature_dim<Layout>(frames);
   std::vector<Index> pick(static_cast<std::size_t>(n));
@@ -38,7 +40,7 @@ Matrix<Scalar> sample_frames(const Eigen::MatrixBase<Derived>& frames, Index max
   for (Index i = 0; i < out.rows(); ++i) {
     const Index t = pick[static_cast<std::size_t>(i)];
     out.row(i) = detail::LayoutTraits<Layout>::frames(frames, t, 1).template cast<Scalar>();
-    if (!out.row(i).allFinite()) throw NonFiniteInput(detail::message("sample_frames: frame ", t, " holds NaN or Inf"));
+    if (!out.row(i).allFinite()) throw NonFiniteInput(detail::message(caller, ": frame ", t, " holds NaN or Inf"));
   }
   return out;
 }

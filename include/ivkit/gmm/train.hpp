@@ -142,7 +142,7 @@ DiagGmm<Scalar> train_diag_gmm(const Eigen::MatrixBase<Derived>& frames, const G
   if (opts.num_iterations < 0 || opts.iterations_per_split < 0 || opts.kmeans_iterations < 0)
     throw InvalidArgument(detail::message(fn, ": iteration counts must be >= 0"));
   Random rng(opts.seed);
-  const Matrix<Scalar> sample = sample_frames<Scalar, Layout>(frames, opts.max_init_frames, rng);
+  const Matrix<Scalar> sample = sample_frames<Scalar, Layout>(frames, opts.max_init_frames, rng, fn);
   GmmTrainReport rep;
   int phase = 0, iteration = 0;
   // One EM iteration, then an optional structural change (mixing up, splitting) recorded in the
@@ -212,17 +212,24 @@ FullGmm<Scalar> train_full_gmm(const Eigen::MatrixBase<Derived>& frames, const G
                                GmmTrainReport* report = nullptr) {
   GmmTrainReport diag_rep, full_rep;
   const DiagGmm<Scalar> diag = train_diag_gmm<Scalar, Layout>(frames, opts, &diag_rep);
+  // The full-covariance iterations continue the diagonal stage's numbering, in the callback too.
+  const int offset = static_cast<int>(diag_rep.iterations.size());
+  const int phase0 = diag_rep.iterations.empty() ? 0 : diag_rep.iterations.back().phase + 1;
   EmOptions em;
   em.num_iterations = full_iterations;
   em.update = opts.update;
   em.accumulate = opts.accumulate;
-  em.progress = opts.progress;
+  if (opts.progress)
+    em.progress = [&](const EmIteration& it) {
+      EmIteration shifted = it;
+      shifted.iteration += offset;
+      shifted.phase += phase0;
+      opts.progress(shifted);
+    };
   em.evaluate_final = opts.evaluate_final;
   FullGmm<Scalar> full = train_em<Layout>(to_full(diag), frames, em, &full_rep);
   if (report) {
     *report = std::move(diag_rep);
-    const int offset = static_cast<int>(report->iterations.size());
-    const int phase0 = report->iterations.empty() ? 0 : report->iterations.back().phase + 1;
     for (auto it : full_rep.iterations) {
       it.iteration += offset;
       it.phase += phase0;
