@@ -18,3 +18,7 @@
 #include "ivkit/gmm/train.hpp"
 #include "ivkit/core/assignment.hpp"
 #include "ivkit/gmm/compare.hpp"
+#include "ivkit/gmm/gmm_ubm_score.hpp"
+#include "ivkit/gmm/map.hpp"
+#include "ivkit/stats/baum_welch.hpp"
+#include "ivkit/stats/stats_set.hpp"
