@@ -22,3 +22,6 @@
 #include "ivkit/gmm/map.hpp"
 #include "ivkit/stats/baum_welch.hpp"
 #include "ivkit/stats/stats_set.hpp"
+#include "ivkit/core/packed.hpp"
+#include "ivkit/ivector/extractor.hpp"
+#include "ivkit/ivector/trainer.hpp"

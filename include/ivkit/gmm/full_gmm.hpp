@@ -8,15 +8,13 @@
 #include <vector>
 
 #include "ivkit/core/error.hpp"
+#include "ivkit/core/packed.hpp"
 #include "ivkit/core/types.hpp"
 #include "ivkit/gmm/detail/validation.hpp"
 #include "ivkit/gmm/diag_gmm.hpp"
 #include "ivkit/gmm/scoring.hpp"
 
 namespace ivkit {
-
-/// Number of entries of the upper triangle of a D x D symmetric matrix, D (D + 1) / 2.
-inline constexpr Index packed_size(Index D) { return D * (D + 1) / 2; }
 
 /// Full-covariance GMM: weights (C), means (C x D), covariances (C matrices D x D, symmetric
 /// positive definite), validated by Cholesky factorisation on construction.

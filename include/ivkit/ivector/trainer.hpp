@@ -1,0 +1,257 @@
+/// @file
+/// Total-variability (i-vector extractor) training by EM with Kaldi's accumulators, batched.
+///
+/// For each utterance the E-step gives the posterior mean w_u and covariance L_u^-1. With first
+/// order statistics taken about the model's m (F'_uc = F_uc - N_uc (m_c - mu_c)), Kaldi's
+/// accumulators are (seed 002; Kaldi's IvectorExtractorStats)
+///   Y_c = sum_u F'_uc w_u^T                       (D x R)  one product F'^T W per batch
+///   R_c = sum_u N_uc (L_u^-1 + w_u w_u^T)         (packed) one product N^T Phi per batch
+///   gamma_c = sum_u N_uc,  plus sum_u w_u and sum_u (L_u^-1 + w_u w_u^T) for the prior.
+/// M-step: T_c = Y_c R_c^-1. Minimum divergence (Brummer; Kaldi's UpdatePrior) then maps the
+/// i-vector distribution seen in training, mean h and covariance G = chol L_G L_G^T, back to the
+/// prior: zero-mean convention: T <- T L_G, m <- m + T h; Kaldi's convention: w <- Q L_G^-1 w with
+/// the Householder Q that sends L_G^-1 h to ||L_G^-1 h|| e_1, so T <- T L_G Q^T and the prior
+/// offset becomes ||L_G^-1 h||. Both leave the likelihood unchanged.
+///
+/// The objective reported per iteration is the marginal log-likelihood of the statistics under
+/// the model (up to a constant that depends on the data only), per utterance; EM never lowers it.
+/// Parallel work is split in fixed chunks (utterances for the E-step, rows of Y and R for the
+/// accumulation), so results are bit-identical for any thread count.
+#pragma once
+
+#include <Eigen/Cholesky>
+#include <Eigen/Eigenvalues>
+#include <cmath>
+#include <functional>
+#include <vector>
+
+#include "ivkit/core/error.hpp"
+#include "ivkit/core/packed.hpp"
+#include "ivkit/core/parallel.hpp"
+#include "ivkit/core/types.hpp"
+#include "ivkit/ivector/extractor.hpp"
+#include "ivkit/stats/stats_set.hpp"
+
+namespace ivkit {
+
+/// Kaldi's accumulators (in double); add together across threads, processes and MPI ranks.
+struct IvectorTrainerStats {
+  Matrix<double> Y;                 ///< (C*D x R)
+  Matrix<double> R_packed;          ///< (C x R(R+1)/2)
+  Eigen::VectorXd gamma;            ///< (C)
+  Eigen::VectorXd w_sum;            ///< (R)
+  Eigen::VectorXd ww_sum;           ///< (R(R+1)/2) sum of L^-1 + w w^T
+  double num_utterances = 0.0;
+  double objective = 0.0;           ///< sum over utterances of the marginal log-likelihood (up to a constant)
+
+  IvectorTrainerStats() = default;
+  IvectorTrainerStats(Index C, Index D, Index R)
+      : Y(Matrix<double>::Zero(C * D, R)), R_packed(Matrix<double>::Zero(C, packed_size(R))), gamma(Eigen::VectorXd::Zero(C)),
+        w_sum(Eigen::VectorXd::Zero(R)), ww_sum(Eigen::VectorXd::Zero(packed_size(R))) {}
+
+  IvectorTrainerStats& operator+=(const IvectorTrainerStats& o) {
+    if (o.Y.rows() != Y.rows() || o.Y.cols() != Y.cols() || o.R_packed.rows() != R_packed.rows())
+      throw DimensionMismatch(detail::message("IvectorTrainerStats::operator+=: accumulators of different sizes (",
+                                              Y.rows(), " x ", Y.cols(), " vs ", o.Y.rows(), " x ", o.Y.cols(), ")"));
+    Y += o.Y;
+    R_packed += o.R_packed;
+    gamma += o.gamma;
+    w_sum += o.w_sum;
+    ww_sum += o.ww_sum;
+    num_utterances += o.num_utterances;
+    objective += o.objective;
+    return *this;
+  }
+};
+
+struct IvectorAccumulateOptions {
+  Index batch_size = 256;   ///< utterances per batch
+  int num_threads = 1;      ///< 0 = all hardware threads; results identical for any value
+};
+
+namespace detail {
+inline constexpr Index kIvectorUtteranceChunk = 16;  ///< utterances per E-step task
+inline constexpr Index kIvectorRowChunk = 1024;      ///< rows of Y (or R) per accumulation task
+}  // namespace detail
+
+/// E-step over a set of statistics: adds to `acc` (made as IvectorTrainerStats(C, D, R)).
+/// @throws DimensionMismatch, InvalidArgument, NumericalError
+template <class Scalar, class S>
+void accumulate_ivector_stats(const IvectorExtractor<Scalar>& model, const StatsSet<S>& stats, IvectorTrainerStats& acc,
+                              const IvectorAccumulateOptions& opts = {}) {
+  constexpr const char* fn = "accumulate_ivector_stats";
+  const Index C = model.num_components(), D = model.dim(), R = model.ivector_dim(), P = packed_size(R);
+  const Index U = stats.size();
+  if (stats.num_components() != C || stats.dim() != D)
+    throw DimensionMismatch(detail::message(fn, ": statistics are for C = ", stats.num_components(), ", D = ", stats.dim(),
+                                            " but the extractor has C = ", C, ", D = ", D));
+  if (acc.Y.rows() != C * D || acc.Y.cols() != R || acc.R_packed.cols() != P)
+    throw DimensionMismatch(detail::message(fn, ": the accumulator is not sized for C = ", C, ", D = ", D, ", R = ", R));
+  if (opts.batch_size < 1) throw InvalidArgument(detail::message(fn, ": batch_size must be >= 1, got ", opts.batch_size));
+
+  // Model constants of the objective: k_c = m_c^T Sigma_c^-1 (mu_c - m_c / 2), and Sigma_c^-1 m_c.
+  Vector<Scalar> sigma_inv_m(C * D);
+  Vector<Scalar> k(C);
+  Matrix<Scalar> delta_rows(C, D);  // m_c - mu_c
+  for (Index c = 0; c < C; ++c) {
+    const Eigen::VectorXd mc = model.m().row(c).transpose().template cast<double>();
+    const Eigen::VectorXd muc = model.ubm_means().row(c).transpose().template cast<double>();
+    const Eigen::VectorXd sim = model.sigma_inv_times(c, mc);
+    sigma_inv_m.segment(c * D, D) = sim.template cast<Scalar>();
+    k(c) = static_cast<Scalar>(sim.dot(muc - 0.5 * mc));
+    delta_rows.row(c) = (mc - muc).transpose().template cast<Scalar>();
+  }
+  const Vector<Scalar> prior = model.prior_mean();
+  const double prior_term = -0.5 * prior.template cast<double>().squaredNorm();
+
+  const Index B = opts.batch_size;
+  for (Index begin = 0; begin < U; begin += B) {
+    const Index count = std::min(B, U - begin);
+    const Matrix<Scalar> n = stats.zeroth().middleRows(begin, count).template cast<Scalar>();
+    Matrix<Scalar> f = stats.first().middleRows(begin, count).template cast<Scalar>();
+    // Objective terms that need the statistics about the UBM means.
+    const Vector<Scalar> data_term = f * sigma_inv_m + n * k;
+    for (Index c = 0; c < C; ++c) f.middleCols(c * D, D).noalias() -= n.col(c) * delta_rows.row(c);  // F' about m
+    Matrix<Scalar> linear = f * model.sigma_inv_T();
+    linear.rowwise() += prior.transpose();
+    const Matrix<Scalar> prec = n * model.U_packed();
+    Matrix<Scalar> W(count, R), Phi(count, P);
+    std::vector<double> utt_objective(static_cast<std::size_t>(count));
+    parallel_for_blocks(num_blocks(count, detail::kIvectorUtteranceChunk), opts.num_threads, [&](Index chunk) {
+      const Index u0 = chunk * detail::kIvectorUtteranceChunk;
+      const Index u1 = std::min(count, u0 + detail::kIvectorUtteranceChunk);
+      for (Index i = u0; i < u1; ++i) {
+        ColMatrix<double> L = unpack_symmetric<double>(prec.row(i), R);
+        L.diagonal().array() += 1.0;
+        Eigen::LLT<ColMatrix<double>> llt(L);
+        if (llt.info() != Eigen::Success)
+          throw NumericalError(detail::message(fn, ": the precision of utterance ", begin + i, " is not positive definite"));
+        const Eigen::VectorXd b = linear.row(i).transpose().template cast<double>();
+        const Eigen::VectorXd w = llt.solve(b);
+        ColMatrix<double> second = llt.solve(ColMatrix<double>::Identity(R, R));
+        second.noalias() += w * w.transpose();
+        W.row(i) = w.transpose().template cast<Scalar>();
+        auto phi = Phi.row(i);
+        pack_symmetric(second.template cast<Scalar>(), phi);
+        const double log_det = 2.0 * llt.matrixLLT().diagonal().array().log().sum();
+        utt_objective[static_cast<std::size_t>(i)] =
+            static_cast<double>(data_term(i)) + 0.5 * b.dot(w) - 0.5 * log_det + prior_term;
+      }
+    });
+    // Y += F'^T W and R += N^T Phi, each split in fixed row chunks written by one task.
+    const Index y_chunks = num_blocks(C * D, detail::kIvectorRowChunk);
+    const Index comp_chunk = std::max<Index>(1, detail::kIvectorRowChunk / std::max<Index>(1, P / 256));
+    const Index r_chunks = num_blocks(C, comp_chunk);
+    parallel_for_blocks(y_chunks + r_chunks, opts.num_threads, [&](Index task) {
+      if (task < y_chunks) {
+        const Index r0 = task * detail::kIvectorRowChunk, rn = std::min(detail::kIvectorRowChunk, C * D - r0);
+        const Matrix<Scalar> part = f.middleCols(r0, rn).transpose() * W;
+        acc.Y.middleRows(r0, rn) += part.template cast<double>();
+      } else {
+        const Index c0 = (task - y_chunks) * comp_chunk, cn = std::min(comp_chunk, C - c0);
+        const Matrix<Scalar> part = n.middleCols(c0, cn).transpose() * Phi;
+        acc.R_packed.middleRows(c0, cn) += part.template cast<double>();
+      }
+    });
+    acc.gamma += n.template cast<double>().colwise().sum().transpose();
+    acc.w_sum += W.template cast<double>().colwise().sum().transpose();
+    acc.ww_sum += Phi.template cast<double>().colwise().sum().transpose();
+    acc.num_utterances += static_cast<double>(count);
+    for (double o : utt_objective) acc.objective += o;
+  }
+}
+
+struct IvectorUpdateOptions {
+  bool minimum_divergence = true;  ///< re-estimate the prior (keeps the likelihood, speeds convergence)
+  double min_gamma = 1e-3;         ///< components with less occupancy keep their T_c
+};
+
+/// M-step: T_c = Y_c R_c^-1, then minimum divergence in the model's convention.
+/// @throws DimensionMismatch, InvalidArgument (no utterances), NumericalError
+template <class Scalar>
+IvectorExtractor<Scalar> update_extractor(const IvectorExtractor<Scalar>& model, const IvectorTrainerStats& acc,
+                                          const IvectorUpdateOptions& opts = {}) {
+  constexpr const char* fn = "update_extractor";
+  const Index C = model.num_components(), D = model.dim(), R = model.ivector_dim();
+  if (acc.Y.rows() != C * D || acc.Y.cols() != R || acc.R_packed.rows() != C || acc.R_packed.cols() != packed_size(R))
+    throw DimensionMismatch(detail::message(fn, ": the accumulator does not match the extractor (C = ", C, ", D = ", D, ", R = ", R, ")"));
+  if (!(acc.num_utterances > 0)) throw InvalidArgument(detail::message(fn, ": no utterances accumulated"));
+  Matrix<Scalar> T = model.T();
+  for (Index c = 0; c < C; ++c) {
+    if (!(acc.gamma(c) > opts.min_gamma)) continue;
+    const ColMatrix<double> Rc = unpack_symmetric<double>(acc.R_packed.row(c), R);
+    Eigen::LLT<ColMatrix<double>> llt(Rc);
+    if (llt.info() != Eigen::Success)
+      throw NumericalError(detail::message(fn, ": R of component ", c, " is not positive definite"));
+    // T_c = Y_c R_c^-1, i.e. solve R_c T_c^T = Y_c^T.
+    const ColMatrix<double> Tt = llt.solve(acc.Y.middleRows(c * D, D).transpose());
+    T.middleRows(c * D, D) = Tt.transpose().template cast<Scalar>();
+  }
+  Matrix<Scalar> m = model.m();
+  Vector<Scalar> prior = model.prior_mean();
+  if (opts.minimum_divergence) {
+    const double U = acc.num_utterances;
+    const Eigen::VectorXd h = acc.w_sum / U;
+    ColMatrix<double> G = unpack_symmetric<double>(acc.ww_sum, R) / U - h * h.transpose();
+    Eigen::LLT<ColMatrix<double>> llt(G);
+    if (llt.info() != Eigen::Success)
+      throw NumericalError(detail::message(fn, ": the i-vector covariance is not positive definite (too few utterances for R = ", R, "?)"));
+    const ColMatrix<double> LG = llt.matrixL();
+    const Matrix<double> Td = T.template cast<double>();
+    if (model.convention() == PriorConvention::KaldiOffset) {
+      // w' = Q LG^-1 w: mean ||v|| e_1 with v = LG^-1 h, covariance I; T' = T LG Q^T.
+      const Eigen::VectorXd v = LG.triangularView<Eigen::Lower>().solve(h);
+      const double norm = v.norm();
+      Eigen::VectorXd u = v;
+      u(0) -= norm;  // Householder vector sending v to norm * e_1
+      ColMatrix<double> Q = ColMatrix<double>::Identity(R, R);
+      if (u.squaredNorm() > 1e-300) Q -= 2.0 * u * u.transpose() / u.squaredNorm();
+      T = (Td * LG * Q.transpose()).template cast<Scalar>();
+      prior.setZero();
+      prior(0) = static_cast<Scalar>(norm);
+    } else {
+      // m + T w = (m + T h) + (T LG) w' with w' = LG^-1 (w - h) ~ N(0, I): any prior mean is absorbed.
+      const Eigen::VectorXd shift = Td * h;
+      for (Index c = 0; c < C; ++c) m.row(c) += shift.segment(c * D, D).transpose().template cast<Scalar>();
+      T = (Td * LG).template cast<Scalar>();
+      prior.setZero();
+    }
+  }
+  return model.rebuild(std::move(m), std::move(T), std::move(prior));
+}
+
+/// One training iteration as reported.
+struct IvectorIteration {
+  int iteration = 0;
+  double objective = 0.0;  ///< per utterance, of the model before this iteration's update
+};
+
+struct IvectorTrainOptions {
+  int num_iterations = 5;
+  IvectorAccumulateOptions accumulate;
+  IvectorUpdateOptions update;
+  std::function<void(const IvectorIteration&)> progress;
+};
+
+struct IvectorTrainReport {
+  std::vector<IvectorIteration> iterations;
+};
+
+/// EM from an initial extractor (init_extractor_random or init_extractor_pca) on in-memory statistics.
+template <class Scalar, class S>
+IvectorExtractor<Scalar> train_extractor(IvectorExtractor<Scalar> model, const StatsSet<S>& stats,
+                                         const IvectorTrainOptions& opts = {}, IvectorTrainReport* report = nullptr) {
+  if (stats.size() == 0) throw InvalidArgument("train_extractor: no utterances");
+  IvectorTrainReport rep;
+  for (int it = 0; it < opts.num_iterations; ++it) {
+    IvectorTrainerStats acc(model.num_components(), model.dim(), model.ivector_dim());
+    accumulate_ivector_stats(model, stats, acc, opts.accumulate);
+    rep.iterations.push_back({it, acc.objective / acc.num_utterances});
+    if (opts.progress) opts.progress(rep.iterations.back());
+    model = update_extractor(model, acc, opts.update);
+  }
+  if (report) *report = std::move(rep);
+  return model;
+}
+
+}  // namespace ivkit
