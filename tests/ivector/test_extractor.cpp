@@ -1,0 +1,251 @@
+// The i-vector extractor against the dense textbook formula computed naively in double; training
+// on statistics drawn from a known model; conventions, threads, bad input.
+#include <doctest/doctest.h>
+
+#include <Eigen/LU>
+#include <Eigen/QR>
+#include <Eigen/SVD>
+#include <ivkit/ivector/trainer.hpp>
+
+using namespace ivkit;
+using MatD = Eigen::MatrixXd;
+using VecD = Eigen::VectorXd;
+
+namespace {
+
+struct Problem {
+  DiagGmm<double> ubm;
+  MatD T_true;          // (C*D x R)
+  StatsSet<double> stats;
+};
+
+/// Statistics of utterances drawn from a known total-variability model: per component, N_c frames
+/// from N(mu_c + T_c w, Sigma_c), first order centred on mu_c.
+Problem make_problem(Index C, Index D, Index R, Index U, std::uint64_t seed, double t_scale = 0.7) {
+  Random rng(seed);
+  Vector<double> w = Vector<double>::Constant(C, 1.0 / static_cast<double>(C));
+  Matrix<double> mu(C, D), var(C, D);
+  for (Index c = 0; c < C; ++c)
+    for (Index d = 0; d < D; ++d) {
+      mu(c, d) = rng.normal();
+      var(c, d) = 0.5 + rng.uniform();
+    }
+  Problem p{DiagGmm<double>(w, mu, var), MatD(C * D, R), StatsSet<double>(C, D)};
+  for (Index i = 0; i < C * D; ++i)
+    for (Index r = 0; r < R; ++r) p.T_true(i, r) = t_scale * rng.normal();
+  for (Index u = 0; u < U; ++u) {
+    VecD wv(R);
+    for (Index r = 0; r < R; ++r) wv(r) = rng.normal();
+    VecD n(C);
+    Matrix<double> f(C, D);
+    for (Index c = 0; c < C; ++c) {
+      n(c) = (u % 17 == 5) ? 0.0 : std::floor(3 + 20 * rng.uniform());  // some utterances miss components
+      const VecD m = p.T_true.middleRows(c * D, D) * wv;
+      for (Index d = 0; d < D; ++d) {
+        double s = 0;
+        for (int t = 0; t < static_cast<int>(n(c)); ++t) s += m(d) + std::sqrt(var(c, d)) * rng.normal();
+        f(c, d) = s;
+      }
+    }
+    p.stats.add("utt" + std::to_string(u), n, f);
+  }
+  return p;
+}
+
+/// Textbook posterior (naive, double, explicit inverse):
+/// L = I + sum_c N_c T_c^T S_c^-1 T_c, w = L^-1 (mu_w + sum_c T_c^T S_c^-1 (F_c - N_c (m_c - mu_c))).
+template <class E>
+void naive_posterior(const E& e, const VecD& n, const VecD& f, VecD& w, MatD& cov) {
+  const Index C = e.num_components(), D = e.dim(), R = e.ivector_dim();
+  MatD L = MatD::Identity(R, R);
+  VecD b = e.prior_mean().template cast<double>();
+  for (Index c = 0; c < C; ++c) {
+    const MatD Tc = e.T().middleRows(c * D, D).template cast<double>();
+    MatD Sinv;
+    if (e.full_covariance())
+      Sinv = e.covariances()[static_cast<std::size_t>(c)].template cast<double>().inverse();
+    else
+      Sinv = e.variances().row(c).transpose().template cast<double>().cwiseInverse().asDiagonal();
+    L += n(c) * Tc.transpose() * Sinv * Tc;
+    const VecD delta = (e.m().row(c) - e.ubm_means().row(c)).transpose().template cast<double>();
+    b += Tc.transpose() * Sinv * (f.segment(c * D, D) - n(c) * delta);
+  }
+  cov = L.inverse();
+  w = cov * b;
+}
+
+double min_principal_cosine(const MatD& A, const MatD& B) {
+  const MatD Qa = Eigen::HouseholderQR<MatD>(A).householderQ() * MatD::Identity(A.rows(), A.cols());
+  const MatD Qb = Eigen::HouseholderQR<MatD>(B).householderQ() * MatD::Identity(B.rows(), B.cols());
+  return Eigen::JacobiSVD<MatD>(Qa.transpose() * Qb).singularValues().minCoeff();
+}
+
+template <class S>
+constexpr double tol() { return std::is_same_v<S, float> ? 2e-3 : 1e-9; }
+
+}  // namespace
+
+TEST_CASE_TEMPLATE("Batched extraction equals the dense textbook formula", S, float, double) {
+  const Problem p = make_problem(12, 3, 4, 40, 1);
+  for (auto conv : {PriorConvention::ZeroMean, PriorConvention::KaldiOffset}) {
+    CAPTURE(static_cast<int>(conv));
+    const auto e = init_extractor_random(p.ubm.cast<S>(), 4, 7, 0.5, conv, 10.0);
+    CHECK(e.convention() == conv);
+    ExtractOptions o;
+    o.covariances = true;
+    o.batch_size = 16;
+    const Ivectors<S> iv = e.extract(p.stats, o);
+    CHECK(iv.ids == p.stats.ids());
+    for (Index u = 0; u < p.stats.size(); ++u) {
+      VecD w;
+      MatD cov;
+      naive_posterior(e, p.stats.zeroth().row(u).transpose(), p.stats.first().row(u).transpose(), w, cov);
+      CHECK((iv.means.row(u).transpose().template cast<double>() - w).norm() <= tol<S>() * (1.0 + w.norm()));
+      CHECK((iv.variances.row(u).transpose().template cast<double>() - cov.diagonal()).cwiseAbs().maxCoeff() <= tol<S>());
+      CHECK((iv.covariances[static_cast<std::size_t>(u)].template cast<double>() - cov).cwiseAbs().maxCoeff() <= tol<S>());
+    }
+    // An utterance without frames gets the prior: mean mu_w, covariance I.
+    const Index empty = p.stats.index_of("utt5");
+    REQUIRE(p.stats.zeroth().row(empty).sum() == 0.0);
+    CHECK((iv.means.row(empty) - e.prior_mean().transpose()).cwiseAbs().maxCoeff() <= tol<S>());
+    CHECK((iv.variances.row(empty).array() - S(1)).abs().maxCoeff() <= tol<S>());
+  }
+}
+
+TEST_CASE("Full-covariance extractor equals the textbook formula") {
+  const Problem p = make_problem(6, 3, 3, 20, 2);
+  Random rng(3);
+  std::vector<ColMatrix<double>> covs;
+  for (Index c = 0; c < 6; ++c) {
+    MatD A(3, 3);
+    for (Index i = 0; i < 9; ++i) A.data()[i] = rng.normal();
+    covs.push_back(A * A.transpose() / 3.0 + 0.5 * MatD::Identity(3, 3));
+  }
+  const IvectorExtractor<double> e(p.ubm.means(), p.ubm.means(), p.T_true, covs, Vector<double>::Zero(3));
+  const Ivectors<double> iv = e.extract(p.stats);
+  for (Index u = 0; u < p.stats.size(); ++u) {
+    VecD w;
+    MatD cov;
+    naive_posterior(e, p.stats.zeroth().row(u).transpose(), p.stats.first().row(u).transpose(), w, cov);
+    CHECK((iv.means.row(u).transpose() - w).norm() <= 1e-9 * (1.0 + w.norm()));
+    CHECK((iv.variances.row(u).transpose() - cov.diagonal()).cwiseAbs().maxCoeff() <= 1e-9);
+  }
+}
+
+TEST_CASE("Conventions convert exactly; float agrees with double; threads and batch size do not matter") {
+  const Problem p = make_problem(10, 3, 4, 60, 4);
+  const auto kaldi = init_extractor_random(p.ubm, 4, 9, 0.5, PriorConvention::KaldiOffset, 50.0);
+  const auto zero = kaldi.to_zero_mean();
+  const Ivectors<double> a = kaldi.extract(p.stats), b = zero.extract(p.stats);
+  CHECK(((a.means.rowwise() - kaldi.prior_mean().transpose()) - b.means).cwiseAbs().maxCoeff() < 1e-9);
+  CHECK((a.variances - b.variances).cwiseAbs().maxCoeff() < 1e-12);
+
+  const Ivectors<float> f = kaldi.cast<float>().extract(p.stats);
+  CHECK((f.means.cast<double>() - a.means).cwiseAbs().maxCoeff() / a.means.cwiseAbs().maxCoeff() < 1e-4);
+
+  ExtractOptions one, many;
+  one.batch_size = many.batch_size = 8;
+  many.num_threads = 3;
+  const auto e32 = zero.cast<float>();
+  CHECK(e32.extract(p.stats, one).means == e32.extract(p.stats, many).means);
+}
+
+TEST_CASE("Approximate extraction (Glembek et al. 2011) stays close to the exact i-vectors") {
+  const Problem p = make_problem(32, 4, 6, 100, 5, 0.5);
+  auto e = init_extractor_random(p.ubm, 6, 11, 0.5);
+  const auto trained = train_extractor(e, p.stats, IvectorTrainOptions{3, {}, {}, {}});
+  ExtractOptions approx;
+  approx.method = ExtractionMethod::Approximate;
+  const Ivectors<double> exact = trained.extract(p.stats), fast = trained.extract(p.stats, approx);
+  double mean_cos = 0;
+  Index counted = 0;
+  for (Index u = 0; u < p.stats.size(); ++u) {
+    if (p.stats.zeroth().row(u).sum() == 0) continue;
+    mean_cos += exact.means.row(u).dot(fast.means.row(u)) / (exact.means.row(u).norm() * fast.means.row(u).norm());
+    ++counted;
+  }
+  mean_cos /= static_cast<double>(counted);
+  MESSAGE("mean cosine similarity of approximate to exact i-vectors: " << mean_cos);
+  CHECK(mean_cos > 0.97);
+  CHECK(mean_cos < 1.0);  // it is an approximation: a test that it is not silently the exact path
+}
+
+TEST_CASE("EM recovers a known total-variability subspace; the objective never decreases") {
+  const Problem p = make_problem(16, 4, 3, 400, 6);
+  SUBCASE("zero-mean convention") {
+    IvectorTrainOptions o;
+    o.num_iterations = 12;
+    o.accumulate.batch_size = 64;
+    IvectorTrainReport rep;
+    const auto e = train_extractor(init_extractor_random(p.ubm, 3, 12, 0.3), p.stats, o, &rep);
+    for (std::size_t i = 1; i < rep.iterations.size(); ++i)
+      CHECK(rep.iterations[i].objective >= rep.iterations[i - 1].objective - 1e-6 * std::abs(rep.iterations[i - 1].objective));
+    CHECK(min_principal_cosine(p.T_true, e.T()) > 0.999);
+  }
+  SUBCASE("Kaldi's convention, one extra dimension for the mean") {
+    IvectorTrainOptions o;
+    o.num_iterations = 12;
+    IvectorTrainReport rep;
+    const auto e = train_extractor(init_extractor_random(p.ubm, 4, 13, 0.3, PriorConvention::KaldiOffset, 10.0), p.stats, o, &rep);
+    CHECK(e.convention() == PriorConvention::KaldiOffset);
+    for (std::size_t i = 1; i < rep.iterations.size(); ++i)
+      CHECK(rep.iterations[i].objective >= rep.iterations[i - 1].objective - 1e-6 * std::abs(rep.iterations[i - 1].objective));
+    // The true subspace lies in the learned one (which also carries the mean direction).
+    const MatD Q = Eigen::HouseholderQR<MatD>(e.T()).householderQ() * MatD::Identity(e.T().rows(), 4);
+    const MatD Qt = Eigen::HouseholderQR<MatD>(p.T_true).householderQ() * MatD::Identity(p.T_true.rows(), 3);
+    CHECK(Eigen::JacobiSVD<MatD>(Q.transpose() * Qt).singularValues().minCoeff() > 0.999);
+  }
+}
+
+TEST_CASE("Accumulators add; accumulation is identical for any thread count") {
+  const Problem p = make_problem(8, 3, 3, 90, 7);
+  const auto e = init_extractor_random(p.ubm, 3, 14, 0.5);
+  IvectorTrainerStats whole(8, 3, 3), a(8, 3, 3), b(8, 3, 3), threaded(8, 3, 3);
+  IvectorAccumulateOptions o;
+  o.batch_size = 32;
+  accumulate_ivector_stats(e, p.stats, whole, o);
+  accumulate_ivector_stats(e, p.stats.rows(0, 40), a, o);
+  accumulate_ivector_stats(e, p.stats.rows(40, 50), b, o);
+  a += b;
+  CHECK((a.Y - whole.Y).cwiseAbs().maxCoeff() < 1e-9);
+  CHECK((a.R_packed - whole.R_packed).cwiseAbs().maxCoeff() < 1e-9);
+  CHECK(a.num_utterances == 90);
+  CHECK(std::abs(a.objective - whole.objective) < 1e-9 * std::abs(whole.objective));
+  o.num_threads = 3;
+  accumulate_ivector_stats(e, p.stats, threaded, o);
+  CHECK(threaded.Y == whole.Y);
+  CHECK(threaded.R_packed == whole.R_packed);
+  CHECK(threaded.objective == whole.objective);
+  IvectorTrainerStats wrong(8, 3, 2);
+  CHECK_THROWS_AS(a += wrong, DimensionMismatch);
+}
+
+TEST_CASE("Bad statistics and models raise clear errors") {
+  const Problem p = make_problem(4, 2, 2, 5, 8);
+  const auto e = init_extractor_random(p.ubm, 2, 15);
+  CHECK_THROWS_WITH_AS(e.extract_matrices(Matrix<double>::Ones(3, 5), Matrix<double>::Zero(3, 8)),
+                       "IvectorExtractor::extract: statistics are 3 x 5 and 3 x 8 but the extractor has C = 4, D = 2",
+                       DimensionMismatch);
+  Matrix<double> n = Matrix<double>::Ones(2, 4), f = Matrix<double>::Zero(2, 8);
+  n(1, 2) = -1;
+  CHECK_THROWS_WITH_AS(e.extract_matrices(n, f), "IvectorExtractor::extract: utterance 1 has negative or non-finite counts",
+                       InvalidArgument);
+  n(1, 2) = 1;
+  f(0, 3) = std::nan("");
+  CHECK_THROWS_WITH_AS(e.extract_matrices(n, f),
+                       "IvectorExtractor::extract: utterance 0 has NaN or Inf first-order statistics", InvalidArgument);
+  StatsSet<double> other(3, 2);
+  IvectorTrainerStats acc(4, 2, 2);
+  CHECK_THROWS_WITH_AS(accumulate_ivector_stats(e, other, acc),
+                       "accumulate_ivector_stats: statistics are for C = 3, D = 2 but the extractor has C = 4, D = 2",
+                       DimensionMismatch);
+  CHECK_THROWS_WITH_AS(update_extractor(e, acc), "update_extractor: no utterances accumulated", InvalidArgument);
+  CHECK_THROWS_WITH_AS(IvectorExtractor<double>(p.ubm.means(), p.ubm.means(), Matrix<double>::Zero(7, 2), p.ubm.variances(),
+                                                Vector<double>::Zero(2)),
+                       "IvectorExtractor: T is 7 x 2 but must be 8 x R, R >= 1", DimensionMismatch);
+  Matrix<double> bad_var = p.ubm.variances();
+  bad_var(2, 1) = 0;
+  CHECK_THROWS_WITH_AS(IvectorExtractor<double>(p.ubm.means(), p.ubm.means(), e.T(), bad_var, Vector<double>::Zero(2)),
+                       "IvectorExtractor: variance of component 2, dimension 1 is 0; variances must be positive and finite",
+                       InvalidArgument);
+}
