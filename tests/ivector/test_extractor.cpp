@@ -96,12 +96,18 @@ TEST_CASE_TEMPLATE("Batched extraction equals the dense textbook formula", S, fl
     o.batch_size = 16;
     const Ivectors<S> iv = e.extract(p.stats, o);
     CHECK(iv.ids == p.stats.ids());
+    ExtractOptions variances_only;
+    variances_only.batch_size = 7;
+    const Ivectors<S> iv2 = e.extract(p.stats, variances_only);  // the triangular-inverse path
+    CHECK(iv2.covariances.empty());
     for (Index u = 0; u < p.stats.size(); ++u) {
       VecD w;
       MatD cov;
       naive_posterior(e, p.stats.zeroth().row(u).transpose(), p.stats.first().row(u).transpose(), w, cov);
       CHECK((iv.means.row(u).transpose().template cast<double>() - w).norm() <= tol<S>() * (1.0 + w.norm()));
       CHECK((iv.variances.row(u).transpose().template cast<double>() - cov.diagonal()).cwiseAbs().maxCoeff() <= tol<S>());
+      CHECK((iv2.variances.row(u).transpose().template cast<double>() - cov.diagonal()).cwiseAbs().maxCoeff() <= tol<S>());
+      CHECK((iv2.means.row(u).transpose().template cast<double>() - w).norm() <= tol<S>() * (1.0 + w.norm()));
       CHECK((iv.covariances[static_cast<std::size_t>(u)].template cast<double>() - cov).cwiseAbs().maxCoeff() <= tol<S>());
     }
     // An utterance without frames gets the prior: mean mu_w, covariance I.

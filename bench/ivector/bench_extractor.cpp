@@ -1,0 +1,166 @@
+// i-vector extraction and one EM training step, batched (DESIGN.md formulations 4 and 5) against
+// the per-utterance formulation Kaldi uses (build each utterance's precision from the stored
+// U_c with a matrix-vector product, rank-one accumulator updates), in one binary.
+//
+// Shapes: C = 2048, D = 60, R = 400 (the issue's target sizes); a smaller C = 512, R = 200 too.
+#include <benchmark/benchmark.h>
+
+#include <Eigen/Cholesky>
+#include <map>
+#include <memory>
+#include <tuple>
+
+#include "ivkit/core/random.hpp"
+#include "ivkit/ivector/trainer.hpp"
+
+namespace {
+
+using ivkit::Index;
+
+template <class Scalar>
+struct Setup {
+  std::unique_ptr<ivkit::IvectorExtractor<Scalar>> extractor;
+  ivkit::StatsSet<Scalar> stats;
+};
+
+/// A random extractor and U utterances of plausible statistics (about 300 frames each, posteriors
+/// spread over the components like a UBM's).
+template <class Scalar>
+Setup<Scalar>& setup(Index C, Index D, Index R, Index U) {
+  static std::map<std::tuple<Index, Index, Index, Index>, std::unique_ptr<Setup<Scalar>>> cache;
+  auto& slot = cache[{C, D, R, U}];
+  if (slot) return *slot;
+  ivkit::Random rng(42);
+  ivkit::Vector<Scalar> w = ivkit::Vector<Scalar>::Constant(C, Scalar(1) / static_cast<Scalar>(C));
+  ivkit::Matrix<Scalar> mu(C, D), var(C, D);
+  for (Index c = 0; c < C; ++c)
+    for (Index d = 0; d < D; ++d) {
+      mu(c, d) = static_cast<Scalar>(rng.normal());
+      var(c, d) = static_cast<Scalar>(0.5 + rng.uniform());
+    }
+  const ivkit::DiagGmm<Scalar> ubm(w, mu, var);
+  slot = std::make_unique<Setup<Scalar>>();
+  slot->extractor = std::make_unique<ivkit::IvectorExtractor<Scalar>>(ivkit::init_extractor_random(ubm, R, 7, 0.1));
+  slot->stats = ivkit::StatsSet<Scalar>(C, D);
+  for (Index u = 0; u < U; ++u) {
+    Eigen::VectorXd n(C);
+    ivkit::Matrix<double> f(C, D);
+    for (Index c = 0; c < C; ++c) {
+      n(c) = 300.0 / static_cast<double>(C) * 2.0 * rng.uniform();
+      for (Index d = 0; d < D; ++d) f(c, d) = std::sqrt(n(c) + 1e-9) * rng.normal();
+    }
+    slot->stats.add("u" + std::to_string(u), n, f);
+  }
+  return *slot;
+}
+
+template <class Scalar>
+void BM_extract_batched(benchmark::State& state) {
+  const Index C = state.range(0), D = 60, R = state.range(1), U = 64;
+  auto& s = setup<Scalar>(C, D, R, U);
+  ivkit::ExtractOptions o;
+  o.num_threads = static_cast<int>(state.range(2));
+  o.batch_size = 32;
+  for (auto _ : state) benchmark::DoNotOptimize(s.extractor->extract(s.stats, o).means.data());
+  state.counters["utt/s"] = benchmark::Counter(static_cast<double>(U), benchmark::Counter::kIsIterationInvariantRate);
+}
+
+template <class Scalar>
+void BM_extract_approximate(benchmark::State& state) {
+  const Index C = state.range(0), D = 60, R = state.range(1), U = 64;
+  auto& s = setup<Scalar>(C, D, R, U);
+  ivkit::ExtractOptions o;
+  o.method = ivkit::ExtractionMethod::Approximate;
+  for (auto _ : state) benchmark::DoNotOptimize(s.extractor->extract(s.stats, o).means.data());
+  state.counters["utt/s"] = benchmark::Counter(static_cast<double>(U), benchmark::Counter::kIsIterationInvariantRate);
+}
+
+/// Kaldi's formulation: per utterance, quadratic = I + U^T n (matrix-vector over the C x R(R+1)/2
+/// table), linear = (Sigma^-1 T)^T f, Cholesky solve, diagonal of the inverse for the uncertainty.
+template <class Scalar>
+void BM_extract_per_utterance(benchmark::State& state) {
+  const Index C = state.range(0), D = 60, R = state.range(1), U = 8;
+  auto& s = setup<Scalar>(C, D, R, 64);
+  const auto& e = *s.extractor;
+  for (auto _ : state) {
+    for (Index u = 0; u < U; ++u) {
+      const ivkit::Vector<Scalar> q = e.U_packed().transpose() * s.stats.zeroth().row(u).transpose();
+      const ivkit::Vector<Scalar> lin = e.sigma_inv_T().transpose() * s.stats.first().row(u).transpose();
+      ivkit::ColMatrix<double> L = ivkit::unpack_symmetric<double>(q, R);
+      L.diagonal().array() += 1.0;
+      Eigen::LLT<ivkit::ColMatrix<double>> llt(L);
+      Eigen::VectorXd w = llt.solve(lin.template cast<double>());
+      ivkit::ColMatrix<double> cov = llt.solve(ivkit::ColMatrix<double>::Identity(R, R));
+      benchmark::DoNotOptimize(w.data());
+      benchmark::DoNotOptimize(cov.data());
+    }
+  }
+  state.counters["utt/s"] = benchmark::Counter(static_cast<double>(U), benchmark::Counter::kIsIterationInvariantRate);
+}
+
+template <class Scalar>
+void BM_train_iteration_batched(benchmark::State& state) {
+  const Index C = state.range(0), D = 60, R = state.range(1), U = 64;
+  auto& s = setup<Scalar>(C, D, R, U);
+  ivkit::IvectorAccumulateOptions o;
+  o.num_threads = static_cast<int>(state.range(2));
+  o.batch_size = 64;
+  for (auto _ : state) {
+    ivkit::IvectorTrainerStats acc(C, D, R);
+    ivkit::accumulate_ivector_stats(*s.extractor, s.stats, acc, o);
+    benchmark::DoNotOptimize(acc.Y.data());
+  }
+  state.counters["utt/s"] = benchmark::Counter(static_cast<double>(U), benchmark::Counter::kIsIterationInvariantRate);
+}
+
+/// Kaldi's accumulation: per utterance, the posterior as above, then Y_c += F_c w^T and
+/// R_c += N_c vech(L^-1 + w w^T) for every component (rank-one and axpy updates).
+template <class Scalar>
+void BM_train_iteration_per_utterance(benchmark::State& state) {
+  const Index C = state.range(0), D = 60, R = state.range(1), U = 4;
+  auto& s = setup<Scalar>(C, D, R, 64);
+  const auto& e = *s.extractor;
+  const Index P = ivkit::packed_size(R);
+  ivkit::IvectorTrainerStats acc(C, D, R);
+  for (auto _ : state) {
+    for (Index u = 0; u < U; ++u) {
+      const ivkit::Vector<Scalar> q = e.U_packed().transpose() * s.stats.zeroth().row(u).transpose();
+      const ivkit::Vector<Scalar> lin = e.sigma_inv_T().transpose() * s.stats.first().row(u).transpose();
+      ivkit::ColMatrix<double> L = ivkit::unpack_symmetric<double>(q, R);
+      L.diagonal().array() += 1.0;
+      Eigen::LLT<ivkit::ColMatrix<double>> llt(L);
+      const Eigen::VectorXd w = llt.solve(lin.template cast<double>());
+      ivkit::ColMatrix<double> second = llt.solve(ivkit::ColMatrix<double>::Identity(R, R));
+      second += w * w.transpose();
+      Eigen::VectorXd phi(P);
+      ivkit::pack_symmetric(second, phi);
+      for (Index c = 0; c < C; ++c) {
+        acc.Y.middleRows(c * D, D).noalias() +=
+            s.stats.first().row(u).segment(c * D, D).transpose().template cast<double>() * w.transpose();
+        acc.R_packed.row(c) += static_cast<double>(s.stats.zeroth()(u, c)) * phi.transpose();
+      }
+    }
+    benchmark::DoNotOptimize(acc.Y.data());
+  }
+  state.counters["utt/s"] = benchmark::Counter(static_cast<double>(U), benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void extract_args(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"C", "R", "threads"})->Args({512, 200, 1})->Args({2048, 400, 1})->Args({2048, 400, 0});
+  b->Unit(benchmark::kMillisecond)->MinTime(1.0)->UseRealTime();
+}
+void single_args(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"C", "R"})->Args({512, 200})->Args({2048, 400});
+  b->Unit(benchmark::kMillisecond)->MinTime(1.0)->UseRealTime();
+}
+
+}  // namespace
+
+BENCHMARK_TEMPLATE(BM_extract_batched, float)->Apply(extract_args);
+BENCHMARK_TEMPLATE(BM_extract_batched, double)->Apply(extract_args);
+BENCHMARK_TEMPLATE(BM_extract_approximate, float)->Apply(single_args);
+BENCHMARK_TEMPLATE(BM_extract_per_utterance, float)->Apply(single_args);
+BENCHMARK_TEMPLATE(BM_extract_per_utterance, double)->Apply(single_args);
+BENCHMARK_TEMPLATE(BM_train_iteration_batched, float)->Apply(extract_args);
+BENCHMARK_TEMPLATE(BM_train_iteration_per_utterance, float)->Apply(single_args);
+BENCHMARK_MAIN();
