@@ -203,6 +203,20 @@ TEST_CASE("EM recovers a known total-variability subspace; the objective never d
   }
 }
 
+TEST_CASE("PCA initialisation starts near the true subspace and EM improves on it") {
+  const Problem p = make_problem(16, 4, 3, 400, 16);
+  const auto init = init_extractor_pca(p.ubm, p.stats, 3);
+  const double start = min_principal_cosine(p.T_true, init.T());
+  MESSAGE("PCA start: smallest principal cosine " << start);
+  CHECK(start > 0.95);
+  IvectorTrainReport rep;
+  const auto e = train_extractor(init, p.stats, IvectorTrainOptions{5, {}, {}, {}}, &rep);
+  CHECK(min_principal_cosine(p.T_true, e.T()) > 0.999);
+  CHECK(rep.iterations.back().objective >= rep.iterations.front().objective);
+  CHECK_THROWS_WITH_AS(init_extractor_pca(p.ubm, p.stats.rows(0, 3), 3),
+                       "init_extractor_pca: 3 utterances are too few for R = 3 (need at least R + 1)", InvalidArgument);
+}
+
 TEST_CASE("Accumulators add; accumulation is identical for any thread count") {
   const Problem p = make_problem(8, 3, 3, 90, 7);
   const auto e = init_extractor_random(p.ubm, 3, 14, 0.5);

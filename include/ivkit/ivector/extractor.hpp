@@ -26,10 +26,7 @@
 #include "ivkit/core/error.hpp"
 #include "ivkit/core/packed.hpp"
 #include "ivkit/core/parallel.hpp"
-#include "ivkit/core/random.hpp"
 #include "ivkit/core/types.hpp"
-#include "ivkit/gmm/diag_gmm.hpp"
-#include "ivkit/gmm/full_gmm.hpp"
 #include "ivkit/stats/stats_set.hpp"
 
 namespace ivkit {
@@ -317,32 +314,5 @@ class IvectorExtractor {
   Eigen::VectorXd approx_weights_, approx_eigenvalues_;
   ColMatrix<double> approx_eigenvectors_;
 };
-
-/// Random initial extractor for a diagonal UBM (SIDEKIT-style zero mean): T_c entries drawn
-/// N(0, scale^2 var_cd) so every component starts with a subspace of its own variance's size.
-template <class Scalar>
-IvectorExtractor<Scalar> init_extractor_random(const DiagGmm<Scalar>& ubm, Index ivector_dim, std::uint64_t seed,
-                                               double scale = 0.1, PriorConvention convention = PriorConvention::ZeroMean,
-                                               double prior_offset = 100.0) {
-  if (ivector_dim < 1) throw InvalidArgument(detail::message("init_extractor_random: ivector_dim must be >= 1, got ", ivector_dim));
-  const Index C = ubm.num_components(), D = ubm.dim(), R = ivector_dim;
-  Random rng(seed);
-  Matrix<Scalar> T(C * D, R);
-  for (Index c = 0; c < C; ++c)
-    for (Index d = 0; d < D; ++d)
-      for (Index r = 0; r < R; ++r) T(c * D + d, r) = static_cast<Scalar>(scale * std::sqrt(static_cast<double>(ubm.variances()(c, d))) * rng.normal());
-  if (convention == PriorConvention::KaldiOffset) {
-    // Kaldi's ivector-extractor-init: the first column times the prior offset gives the UBM means.
-    for (Index c = 0; c < C; ++c) T.block(c * D, 0, D, 1) = ubm.means().row(c).transpose() / static_cast<Scalar>(prior_offset);
-    Vector<Scalar> prior = Vector<Scalar>::Zero(R);
-    prior(0) = static_cast<Scalar>(prior_offset);
-    IvectorExtractor<Scalar> e(ubm.means(), Matrix<Scalar>::Zero(C, D), std::move(T), ubm.variances(), std::move(prior));
-    e.set_approximation_weights(ubm.weights());
-    return e;
-  }
-  IvectorExtractor<Scalar> e(ubm.means(), ubm.means(), std::move(T), ubm.variances(), Vector<Scalar>::Zero(R));
-  e.set_approximation_weights(ubm.weights());
-  return e;
-}
 
 }  // namespace ivkit

@@ -30,6 +30,7 @@
 #include "ivkit/core/parallel.hpp"
 #include "ivkit/core/types.hpp"
 #include "ivkit/ivector/extractor.hpp"
+#include "ivkit/ivector/init.hpp"
 #include "ivkit/stats/stats_set.hpp"
 
 namespace ivkit {
