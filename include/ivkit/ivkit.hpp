@@ -25,3 +25,6 @@
 #include "ivkit/core/packed.hpp"
 #include "ivkit/ivector/extractor.hpp"
 #include "ivkit/ivector/trainer.hpp"
+#include "ivkit/eval/det.hpp"
+#include "ivkit/eval/metrics.hpp"
+#include "ivkit/eval/trials.hpp"
