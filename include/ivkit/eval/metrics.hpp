@@ -423,6 +423,13 @@ GroupList pav_blocks(const Groups& groups) {
   };
   groups.for_each_group([&](double low, Index t, Index n) {
     if (t == 0 && n == 0) return true;
+    // Fast path: a pure group joins a top block that is pure of the same kind (equal proportions
+    // merge); this is what the loop below would do, without the push and the comparison.
+    if (!b.empty() && ((t == 0 && b.back().t == 0) || (n == 0 && b.back().n == 0))) {
+      b.back().t += t;
+      b.back().n += n;
+      return true;
+    }
     b.push_back({low, t, n});
     while (b.size() >= 2 && not_increasing(b[b.size() - 2], b.back())) {
       ScoreGroup& prev = b[b.size() - 2];
