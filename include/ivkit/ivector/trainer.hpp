@@ -232,6 +232,10 @@ struct IvectorTrainOptions {
   IvectorAccumulateOptions accumulate;
   IvectorUpdateOptions update;
   std::function<void(const IvectorIteration&)> progress;
+  /// Called on each iteration's accumulator before the M-step: sums it over processes, e.g.
+  /// [&](IvectorTrainerStats& a) { ivkit::mpi::allreduce(a, MPI_COMM_WORLD); } (ivkit/mpi/allreduce.hpp).
+  /// Each process passes its own share of the statistics; all end with the same model.
+  std::function<void(IvectorTrainerStats&)> reduce;
 };
 
 struct IvectorTrainReport {
@@ -242,11 +246,12 @@ struct IvectorTrainReport {
 template <class Scalar, class S>
 IvectorExtractor<Scalar> train_extractor(IvectorExtractor<Scalar> model, const StatsSet<S>& stats,
                                          const IvectorTrainOptions& opts = {}, IvectorTrainReport* report = nullptr) {
-  if (stats.size() == 0) throw InvalidArgument("train_extractor: no utterances");
+  if (stats.size() == 0 && !opts.reduce) throw InvalidArgument("train_extractor: no utterances");
   IvectorTrainReport rep;
   for (int it = 0; it < opts.num_iterations; ++it) {
     IvectorTrainerStats acc(model.num_components(), model.dim(), model.ivector_dim());
     accumulate_ivector_stats(model, stats, acc, opts.accumulate);
+    if (opts.reduce) opts.reduce(acc);
     rep.iterations.push_back({it, acc.objective / acc.num_utterances});
     if (opts.progress) opts.progress(rep.iterations.back());
     model = update_extractor(model, acc, opts.update);
