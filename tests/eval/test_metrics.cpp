@@ -470,6 +470,32 @@ TEST_CASE("Cllr against its formula; minCllr by PAV, hand-worked, <= Cllr, equal
   CHECK(eer(t2, n2, EerConvention::Rocch).eer == doctest::Approx(eer(tar, non, EerConvention::Rocch).eer).epsilon(1e-12));
 }
 
+TEST_CASE("SortedScores sorts exactly like std::sort: wide, narrow (one radix bucket), tied, zeros, infinities") {
+  Random rng(31);
+  std::vector<std::vector<double>> cases;
+  std::vector<double> wide(50000), narrow(30000), tied(20000), mixed(10000), small(100);
+  for (auto& x : wide) x = 1e3 * rng.normal();
+  for (auto& x : narrow) x = 1.0 + 0.0625 * rng.uniform();  // one top-16-bit bucket: the in-bucket radix passes
+  for (auto& x : tied) x = std::round(4 * rng.normal()) / 4;
+  for (std::size_t i = 0; i < mixed.size(); ++i) {
+    const double u = rng.uniform();
+    mixed[i] = u < 0.1 ? -0.0 : u < 0.2 ? 0.0 : u < 0.25 ? kInf : u < 0.3 ? -kInf : u < 0.4 ? 1e-310 * rng.normal() : rng.normal();
+  }
+  for (auto& x : small) x = rng.normal();
+  for (const auto& v : {wide, narrow, tied, mixed, small}) {
+    CAPTURE(v.size());
+    std::vector<double> ref(v);
+    std::sort(ref.begin(), ref.end());
+    const SortedScores s(v, ref);
+    CHECK(s.targets() == ref);  // operator== compares values: -0.0 == 0.0
+    const std::vector<float> f(v.begin(), v.end());
+    std::vector<float> fref(f);
+    std::sort(fref.begin(), fref.end());
+    const SortedScores sf(f, f);
+    CHECK(sf.targets() == std::vector<double>(fref.begin(), fref.end()));
+  }
+}
+
 TEST_CASE("Scores with labels, float input, Eigen input and the radix sort give the same figures") {
   Random rng(21);
   auto [tar, non] = random_scores(rng, 3000, 9000, 1.0, 0.0);

@@ -103,50 +103,97 @@ inline std::vector<double> to_double_vector(ScoreView v) {
   return out;
 }
 
-/// Sorts doubles (no NaN) ascending: LSD radix sort on order-preserving 64-bit keys, 11-bit digits,
-/// skipping digits that every key shares; std::sort for short arrays. -0.0 sorts before +0.0, which
-/// compare equal anyway.
-inline void sort_scores(std::vector<double>& v) {
-  const std::size_t n = v.size();
-  if (n < 4096) {
-    std::sort(v.begin(), v.end());
-    return;
-  }
-  static_assert(sizeof(double) == sizeof(std::uint64_t), "ivkit: double must be 64 bits");
-  std::vector<std::uint64_t> a(n), b(n);
-  for (std::size_t i = 0; i < n; ++i) {
-    std::uint64_t u;
-    std::memcpy(&u, &v[i], sizeof u);
-    a[i] = (u & 0x8000000000000000ull) ? ~u : (u | 0x8000000000000000ull);
-  }
-  constexpr int kBits = 11, kPasses = 6;
-  constexpr std::size_t kRadix = std::size_t{1} << kBits;
-  std::vector<std::size_t> counts(kRadix * kPasses, 0);
+constexpr std::uint64_t kKeySign = 0x8000000000000000ull;
+
+/// Order-preserving map of a double (not NaN) to an unsigned 64-bit key, and back.
+inline std::uint64_t sort_key(double x) {
+  std::uint64_t u;
+  std::memcpy(&u, &x, sizeof u);
+  return (u & kKeySign) ? ~u : (u | kKeySign);
+}
+inline double from_sort_key(std::uint64_t k) {
+  const std::uint64_t u = (k & kKeySign) ? (k & ~kKeySign) : ~k;
+  double x;
+  std::memcpy(&x, &u, sizeof x);
+  return x;
+}
+
+/// LSD radix sort of keys [a, a + n) on their low `bits` bits (the others are equal), 12-bit digits,
+/// using tmp[0, n) as scratch and `counts` (4 x 4096) as counters; digits every key shares are
+/// skipped. Runs in cache for the bucket sizes sorted_scores gives it.
+inline void lsd_radix_low_bits(std::uint64_t* a, std::uint64_t* tmp, std::size_t n, int bits, std::vector<std::uint32_t>& counts) {
+  constexpr int kDigit = 12;
+  constexpr std::size_t kRadix = std::size_t{1} << kDigit;
+  const int passes = (bits + kDigit - 1) / kDigit;
+  counts.assign(kRadix * static_cast<std::size_t>(passes), 0);
   for (std::size_t i = 0; i < n; ++i) {
     const std::uint64_t k = a[i];
-    for (int p = 0; p < kPasses; ++p) ++counts[static_cast<std::size_t>(p) * kRadix + ((k >> (p * kBits)) & (kRadix - 1))];
+    for (int d = 0; d < passes; ++d) ++counts[static_cast<std::size_t>(d) * kRadix + ((k >> (d * kDigit)) & (kRadix - 1))];
   }
-  for (int p = 0; p < kPasses; ++p) {
-    std::size_t* c = counts.data() + static_cast<std::size_t>(p) * kRadix;
-    const std::size_t first_digit = (a[0] >> (p * kBits)) & (kRadix - 1);
-    if (c[first_digit] == n) continue;  // every key has this digit: the pass would not move anything
-    std::size_t sum = 0;
-    for (std::size_t d = 0; d < kRadix; ++d) {
-      const std::size_t c_d = c[d];
-      c[d] = sum;
-      sum += c_d;
+  std::uint64_t* src = a;
+  std::uint64_t* dst = tmp;
+  for (int d = 0; d < passes; ++d) {
+    std::uint32_t* c = counts.data() + static_cast<std::size_t>(d) * kRadix;
+    if (c[(src[0] >> (d * kDigit)) & (kRadix - 1)] == n) continue;
+    std::uint32_t sum = 0;
+    for (std::size_t r = 0; r < kRadix; ++r) {
+      const std::uint32_t c_r = c[r];
+      c[r] = sum;
+      sum += c_r;
     }
     for (std::size_t i = 0; i < n; ++i) {
-      const std::uint64_t k = a[i];
-      b[c[(k >> (p * kBits)) & (kRadix - 1)]++] = k;
+      const std::uint64_t k = src[i];
+      dst[c[(k >> (d * kDigit)) & (kRadix - 1)]++] = k;
     }
-    a.swap(b);
+    std::swap(src, dst);
   }
-  for (std::size_t i = 0; i < n; ++i) {
-    const std::uint64_t k = a[i];
-    const std::uint64_t u = (k & 0x8000000000000000ull) ? (k & ~0x8000000000000000ull) : ~k;
-    std::memcpy(&v[i], &u, sizeof u);
+  if (src != a) std::memcpy(a, src, n * sizeof(std::uint64_t));
+}
+
+/// The scores of a view (no NaN) as doubles sorted ascending, O(n): order-preserving 64-bit keys
+/// (built straight from the view) are distributed by their top 16 bits (sign, exponent, 4 mantissa
+/// bits) in one pass over memory, then each bucket is sorted in cache by LSD radix on its low 48
+/// bits (std::sort for small buckets). std::sort for short arrays. -0.0 sorts before +0.0, which
+/// compare equal anyway.
+inline std::vector<double> sorted_scores(ScoreView view) {
+  const std::size_t n = view.size();
+  if (n < 4096) {
+    std::vector<double> v = to_double_vector(view);
+    std::sort(v.begin(), v.end());
+    return v;
   }
+  static_assert(sizeof(double) == sizeof(std::uint64_t), "ivkit: double must be 64 bits");
+  constexpr int kTopBits = 16;
+  constexpr std::size_t kBuckets = std::size_t{1} << kTopBits;
+  std::vector<std::uint64_t> a(n), b(n);
+  std::vector<std::size_t> start(kBuckets + 1, 0);
+  view.visit([&](const auto* p, std::size_t) {
+    for (std::size_t i = 0; i < n; ++i) {
+      const std::uint64_t k = sort_key(static_cast<double>(p[i]));
+      a[i] = k;
+      ++start[(k >> (64 - kTopBits)) + 1];
+    }
+  });
+  for (std::size_t r = 0; r < kBuckets; ++r) start[r + 1] += start[r];
+  {
+    std::vector<std::size_t> pos(start.begin(), start.end() - 1);
+    for (std::size_t i = 0; i < n; ++i) {
+      const std::uint64_t k = a[i];
+      b[pos[k >> (64 - kTopBits)]++] = k;
+    }
+  }
+  std::vector<std::uint32_t> counts;
+  for (std::size_t r = 0; r < kBuckets; ++r) {
+    const std::size_t lo = start[r], m = start[r + 1] - lo;
+    if (m < 2) continue;
+    if (m < 512 || m > 0xffffffffu) std::sort(b.data() + lo, b.data() + lo + m);
+    else lsd_radix_low_bits(b.data() + lo, a.data() + lo, m, 64 - kTopBits, counts);
+  }
+  a.clear();
+  a.shrink_to_fit();
+  std::vector<double> v(n);
+  for (std::size_t i = 0; i < n; ++i) v[i] = from_sort_key(b[i]);
+  return v;
 }
 
 /// Formats a number with the classic locale (whatever the global locale says).
@@ -183,10 +230,8 @@ class SortedScores {
     detail::check_not_empty(fn, targets.size(), nontargets.size());
     detail::check_no_nan(fn, targets, "target score");
     detail::check_no_nan(fn, nontargets, "non-target score");
-    tar_ = detail::to_double_vector(targets);
-    non_ = detail::to_double_vector(nontargets);
-    detail::sort_scores(tar_);
-    detail::sort_scores(non_);
+    tar_ = detail::sorted_scores(targets);
+    non_ = detail::sorted_scores(nontargets);
   }
   SortedScores(const char* fn, ScoreView scores, const TrialLabels& labels) {
     if (scores.size() != labels.size())
@@ -197,8 +242,8 @@ class SortedScores {
     tar_.reserve(nt);
     non_.reserve(labels.size() - nt);
     for (std::size_t i = 0; i < labels.size(); ++i) (labels[i] ? tar_ : non_).push_back(scores[i]);
-    detail::sort_scores(tar_);
-    detail::sort_scores(non_);
+    tar_ = detail::sorted_scores(tar_);
+    non_ = detail::sorted_scores(non_);
   }
 
   /// Target scores, ascending.
