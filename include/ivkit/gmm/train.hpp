@@ -37,6 +37,8 @@ struct GmmTrainReport {
 };
 
 using EmProgress = std::function<void(const EmIteration&)>;
+/// Sums an iteration's accumulator over processes before the M-step (ivkit/mpi/allreduce.hpp).
+using EmReduce = std::function<void(EmAccumulator&)>;
 
 /// Options of plain EM from a given model.
 struct EmOptions {
@@ -44,7 +46,8 @@ struct EmOptions {
   EmUpdateOptions update;
   AccumulateOptions accumulate;
   EmProgress progress;          ///< called after every iteration
-  bool evaluate_final = true;   ///< compute the final model's log-likelihood for the report
+  EmReduce reduce;              ///< if set, sums each accumulator over processes (each passes its share of the frames)
+  bool evaluate_final = true;   ///< compute the final model's log-likelihood for the report (this process's frames)
 };
 
 namespace detail {
@@ -52,9 +55,10 @@ namespace detail {
 template <class Layout, class Model, class Derived>
 Model em_iteration(const Model& model, const Eigen::MatrixBase<Derived>& frames, const EmUpdateOptions& update,
                    const AccumulateOptions& accumulate, int iteration, int& phase, GmmTrainReport& report,
-                   std::uint64_t seed) {
+                   std::uint64_t seed, const EmReduce& reduce = {}) {
   EmAccumulator acc(model);
   accumulate_em_stats<Layout>(model, frames, acc, accumulate);
+  if (reduce) reduce(acc);
   EmIteration info;
   info.iteration = iteration;
   info.phase = phase;
@@ -95,7 +99,8 @@ Model train_em(Model model, const Eigen::MatrixBase<Derived>& frames, const EmOp
   GmmTrainReport rep;
   int phase = 0;
   for (int it = 0; it < opts.num_iterations; ++it) {
-    model = detail::em_iteration<Layout>(model, frames, opts.update, opts.accumulate, it, phase, rep, opts.update.seed);
+    model = detail::em_iteration<Layout>(model, frames, opts.update, opts.accumulate, it, phase, rep, opts.update.seed,
+                                         opts.reduce);
     if (opts.progress) opts.progress(rep.iterations.back());
   }
   detail::finish_report<Layout>(model, frames, opts.evaluate_final, opts.accumulate, rep);
