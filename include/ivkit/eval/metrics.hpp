@@ -216,7 +216,7 @@ using TrialLabels = std::vector<bool>;
 
 /// Target and non-target scores, each copied into double and sorted ascending once, so that any
 /// number of exact metrics (EER, minDCF, minCllr, DET) can be computed from one sort.
-/// Memory: 8 bytes per score (plus 16 bytes per score transiently while sorting).
+/// Memory: 8 bytes per score (24 per score transiently while sorting).
 class SortedScores {
  public:
   /// @throws InvalidArgument (empty list), NonFiniteInput (a NaN, naming its index in its list)
