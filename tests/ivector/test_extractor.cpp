@@ -217,6 +217,53 @@ TEST_CASE("PCA initialisation starts near the true subspace and EM improves on i
                        "init_extractor_pca: 3 utterances are too few for R = 3 (need at least R + 1)", InvalidArgument);
 }
 
+TEST_CASE("The covariance update recovers the within-component variances") {
+  // Frames drawn with variances 0.6 times the UBM's; the update must find them.
+  Random rng(31);
+  const Index C = 8, D = 3, R = 2, U = 300;
+  Matrix<double> mu(C, D), var(C, D);
+  for (Index c = 0; c < C; ++c)
+    for (Index d = 0; d < D; ++d) {
+      mu(c, d) = rng.normal();
+      var(c, d) = 0.5 + rng.uniform();
+    }
+  const DiagGmm<double> ubm(Vector<double>::Constant(C, 1.0 / C), mu, var);
+  MatD T(C * D, R);
+  for (Index i = 0; i < C * D; ++i)
+    for (Index r = 0; r < R; ++r) T(i, r) = 0.6 * rng.normal();
+  StatsSet<double> stats(C, D);
+  Matrix<double> second = Matrix<double>::Zero(C, D);
+  for (Index u = 0; u < U; ++u) {
+    VecD w(R);
+    for (Index r = 0; r < R; ++r) w(r) = rng.normal();
+    VecD n(C);
+    Matrix<double> f = Matrix<double>::Zero(C, D);
+    for (Index c = 0; c < C; ++c) {
+      n(c) = 20;
+      const VecD m = T.middleRows(c * D, D) * w;
+      for (int t = 0; t < 20; ++t)
+        for (Index d = 0; d < D; ++d) {
+          const double y = m(d) + std::sqrt(0.6 * var(c, d)) * rng.normal();  // x - mu_c
+          f(c, d) += y;
+          second(c, d) += y * y;
+        }
+    }
+    stats.add("u" + std::to_string(u), n, f);
+  }
+  IvectorTrainOptions o;
+  o.num_iterations = 10;
+  o.update.second_order = &second;
+  const auto e = train_extractor(init_extractor_random(ubm, R, 3, 0.3), stats, o);
+  const double rel = ((e.variances().array() / (0.6 * var.array())) - 1.0).abs().maxCoeff();
+  MESSAGE("largest relative error of the updated variances: " << rel);
+  CHECK(rel < 0.1);
+  CHECK(min_principal_cosine(T, e.T()) > 0.99);
+  Matrix<double> wrong(C, D + 1);
+  o.update.second_order = &wrong;
+  CHECK_THROWS_WITH_AS(train_extractor(e, stats, o),
+                       "update_extractor: second-order totals are 8 x 4 but must be 8 x 3 and finite", DimensionMismatch);
+}
+
 TEST_CASE("Accumulators add; accumulation is identical for any thread count") {
   const Problem p = make_problem(8, 3, 3, 90, 7);
   const auto e = init_extractor_random(p.ubm, 3, 14, 0.5);

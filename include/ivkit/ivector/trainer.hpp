@@ -14,7 +14,8 @@
 /// offset becomes ||L_G^-1 h||. Both leave the likelihood unchanged.
 ///
 /// The objective reported per iteration is the marginal log-likelihood of the statistics under
-/// the model (up to a constant that depends on the data only), per utterance; EM never lowers it.
+/// the model (up to a constant that depends on the data and on Sigma only), per utterance; EM
+/// never lowers it while Sigma is fixed (with the covariance update the Sigma terms are not in it).
 /// Parallel work is split in fixed chunks (utterances for the E-step, rows of Y and R for the
 /// accumulation), so results are bit-identical for any thread count.
 #pragma once
@@ -40,6 +41,7 @@ struct IvectorTrainerStats {
   Matrix<double> Y;                 ///< (C*D x R)
   Matrix<double> R_packed;          ///< (C x R(R+1)/2)
   Eigen::VectorXd gamma;            ///< (C)
+  Eigen::VectorXd f_sum;            ///< (C*D) sum_u F_uc, about the UBM means (for the covariance update)
   Eigen::VectorXd w_sum;            ///< (R)
   Eigen::VectorXd ww_sum;           ///< (R(R+1)/2) sum of L^-1 + w w^T
   double num_utterances = 0.0;
@@ -48,7 +50,7 @@ struct IvectorTrainerStats {
   IvectorTrainerStats() = default;
   IvectorTrainerStats(Index C, Index D, Index R)
       : Y(Matrix<double>::Zero(C * D, R)), R_packed(Matrix<double>::Zero(C, packed_size(R))), gamma(Eigen::VectorXd::Zero(C)),
-        w_sum(Eigen::VectorXd::Zero(R)), ww_sum(Eigen::VectorXd::Zero(packed_size(R))) {}
+        f_sum(Eigen::VectorXd::Zero(C * D)), w_sum(Eigen::VectorXd::Zero(R)), ww_sum(Eigen::VectorXd::Zero(packed_size(R))) {}
 
   IvectorTrainerStats& operator+=(const IvectorTrainerStats& o) {
     if (o.Y.rows() != Y.rows() || o.Y.cols() != Y.cols() || o.R_packed.rows() != R_packed.rows())
@@ -57,6 +59,7 @@ struct IvectorTrainerStats {
     Y += o.Y;
     R_packed += o.R_packed;
     gamma += o.gamma;
+    f_sum += o.f_sum;
     w_sum += o.w_sum;
     ww_sum += o.ww_sum;
     num_utterances += o.num_utterances;
@@ -110,6 +113,7 @@ void accumulate_ivector_stats(const IvectorExtractor<Scalar>& model, const Stats
     const Index count = std::min(B, U - begin);
     const Matrix<Scalar> n = stats.zeroth().middleRows(begin, count).template cast<Scalar>();
     Matrix<Scalar> f = stats.first().middleRows(begin, count).template cast<Scalar>();
+    acc.f_sum += stats.first().middleRows(begin, count).template cast<double>().colwise().sum().transpose();
     // Objective terms that need the statistics about the UBM means.
     const Vector<Scalar> data_term = f * sigma_inv_m + n * k;
     for (Index c = 0; c < C; ++c) f.middleCols(c * D, D).noalias() -= n.col(c) * delta_rows.row(c);  // F' about m
@@ -165,6 +169,11 @@ void accumulate_ivector_stats(const IvectorExtractor<Scalar>& model, const Stats
 struct IvectorUpdateOptions {
   bool minimum_divergence = true;  ///< re-estimate the prior (keeps the likelihood, speeds convergence)
   double min_gamma = 1e-3;         ///< components with less occupancy keep their T_c
+  /// Covariance update (diagonal models; Kaldi's --update-variances): needs the corpus totals of the
+  /// diagonal second-order statistics about the UBM means, sum_u S_uc (C x D), e.g. the sum of
+  /// compute_stats(..., second_order = true).second over the training utterances. Null: Sigma is kept.
+  const Matrix<double>* second_order = nullptr;
+  double variance_floor = 0.01;    ///< updated variances >= variance_floor * the current ones
 };
 
 /// M-step: T_c = Y_c R_c^-1, then minimum divergence in the model's convention.
@@ -190,6 +199,30 @@ IvectorExtractor<Scalar> update_extractor(const IvectorExtractor<Scalar>& model,
   }
   Matrix<Scalar> m = model.m();
   Vector<Scalar> prior = model.prior_mean();
+  Matrix<Scalar> variances = model.variances();
+  if (opts.second_order) {
+    // Sigma_c = (S'_c - T_c Y_c^T) / gamma_c with S'_c the scatter about m_c (Kaldi's UpdateVariances,
+    // simplified with T_c R_c = Y_c); S about the UBM means moves to m_c with a_c = m_c - mu_c:
+    // S' = S - 2 a F + gamma a^2 (diagonal).
+    if (model.full_covariance())
+      throw InvalidArgument(detail::message(fn, ": the covariance update is implemented for diagonal models only"));
+    const Matrix<double>& S2 = *opts.second_order;
+    if (S2.rows() != C || S2.cols() != D || !S2.allFinite())
+      throw DimensionMismatch(detail::message(fn, ": second-order totals are ", S2.rows(), " x ", S2.cols(), " but must be ", C,
+                                              " x ", D, " and finite"));
+    for (Index c = 0; c < C; ++c) {
+      const double g = acc.gamma(c);
+      if (!(g > opts.min_gamma)) continue;
+      const Eigen::ArrayXd a = (model.m().row(c) - model.ubm_means().row(c)).transpose().template cast<double>().array();
+      const Eigen::ArrayXd F = acc.f_sum.segment(c * D, D).array();
+      const Eigen::ArrayXd s_about_m = S2.row(c).transpose().array() - 2.0 * a * F + g * a.square();
+      const Eigen::ArrayXd explained =
+          (T.middleRows(c * D, D).template cast<double>().cwiseProduct(acc.Y.middleRows(c * D, D))).rowwise().sum().array();
+      const Eigen::ArrayXd v = (s_about_m - explained) / g;
+      const Eigen::ArrayXd old = model.variances().row(c).transpose().template cast<double>().array();
+      variances.row(c) = v.max(opts.variance_floor * old).transpose().template cast<Scalar>();
+    }
+  }
   if (opts.minimum_divergence) {
     const double U = acc.num_utterances;
     const Eigen::VectorXd h = acc.w_sum / U;
@@ -218,7 +251,7 @@ IvectorExtractor<Scalar> update_extractor(const IvectorExtractor<Scalar>& model,
       prior.setZero();
     }
   }
-  return model.rebuild(std::move(m), std::move(T), std::move(prior));
+  return model.rebuild(std::move(m), std::move(T), std::move(prior), opts.second_order ? &variances : nullptr);
 }
 
 /// One training iteration as reported.

@@ -55,6 +55,7 @@ inline void allreduce(IvectorTrainerStats& acc, MPI_Comm comm) {
   allreduce_sum(acc.Y, comm);
   allreduce_sum(acc.R_packed, comm);
   allreduce_sum(acc.gamma, comm);
+  allreduce_sum(acc.f_sum, comm);
   allreduce_sum(acc.w_sum, comm);
   allreduce_sum(acc.ww_sum, comm);
   allreduce_sum(acc.num_utterances, comm);
