@@ -28,3 +28,4 @@
 #include "ivkit/eval/det.hpp"
 #include "ivkit/eval/metrics.hpp"
 #include "ivkit/eval/trials.hpp"
+#include "ivkit/fa/factor_analysis.hpp"
