@@ -47,6 +47,21 @@ void BM_DiagGmm_posteriors(benchmark::State& state) {
   set_rates(state, double(kFrames), product_flops(kFrames, 2 * D, C));
 }
 
+/// Dense posteriors into a caller-owned result reused across calls (posteriors_into): the same
+/// output contract as reference (a).
+template <class Scalar>
+void BM_DiagGmm_posteriors_into(benchmark::State& state) {
+  const Index C = state.range(0), D = state.range(1);
+  const auto& data = diag_data<Scalar>(C, D, kFrames);
+  ivkit::Matrix<Scalar> post(kFrames, C);
+  for (auto _ : state) {
+    data.gmm.posteriors_into(data.frames, post);
+    benchmark::DoNotOptimize(post.data());
+    benchmark::ClobberMemory();
+  }
+  set_rates(state, double(kFrames), product_flops(kFrames, 2 * D, C));
+}
+
 /// Reference (a): the bare matrix product of the batched formulation, one call over all N frames
 /// into a preallocated result.
 template <class Scalar>
@@ -189,10 +204,12 @@ void full_shapes(benchmark::internal::Benchmark* b) {
 }  // namespace
 
 BENCHMARK_TEMPLATE(BM_DiagGmm_posteriors, float)->Apply(diag_shapes);
+BENCHMARK_TEMPLATE(BM_DiagGmm_posteriors_into, float)->Apply(diag_shapes);
 BENCHMARK_TEMPLATE(BM_Gemm_diag_shape, float)->Apply(diag_shapes);
 BENCHMARK_TEMPLATE(BM_Gemm_diag_shape_alloc, float)->Apply(diag_shapes);
 BENCHMARK_TEMPLATE(BM_DiagGmm_kaldi_loop, float)->Apply(diag_shapes);
 BENCHMARK_TEMPLATE(BM_DiagGmm_posteriors, double)->Apply(diag_shapes);
+BENCHMARK_TEMPLATE(BM_DiagGmm_posteriors_into, double)->Apply(diag_shapes);
 BENCHMARK_TEMPLATE(BM_Gemm_diag_shape, double)->Apply(diag_shapes);
 BENCHMARK_TEMPLATE(BM_Gemm_diag_shape_alloc, double)->Apply(diag_shapes);
 BENCHMARK_TEMPLATE(BM_DiagGmm_kaldi_loop, double)->Apply(diag_shapes);

@@ -128,6 +128,13 @@ void check_dense_against_naive(const Model& g, const Eigen::MatrixXd& x) {
       for (Index c = 0; c < g.num_components(); ++c)
         CHECK(std::abs(static_cast<double>(post(t, c)) - std::exp(ref_ll(t, c) - ref_lse(t))) <= tol<S>());
     }
+    Matrix<S> reused = Matrix<S>::Constant(x.rows(), g.num_components(), S(-7));
+    g.template posteriors_into<L>(frames, reused, nullptr, opts);
+    CHECK(reused == post);
+    if (x.rows() > 0) {
+      Matrix<S> wrong(x.rows() + 1, g.num_components());
+      CHECK_THROWS_AS(g.template posteriors_into<L>(frames, wrong), DimensionMismatch);
+    }
     const Vector<S> ll2 = g.template log_likelihoods<L>(frames, opts);
     if (x.rows() > 0) CHECK((ll2.template cast<double>() - ref_lse).cwiseAbs().maxCoeff() <= tol<S>() * 50);
   });
