@@ -283,7 +283,11 @@ TEST_CASE_TEMPLATE("top-N accumulation follows Kaldi's rule", S, float, double) 
 TEST_CASE("top-N accumulation for a FullGmm follows Kaldi's rule") {
   const AccFixture f = make_fixture(6, 3, 200, 22);
   const FullGmm<double> gmm = make_full<double>(f.full);
-  for (const auto& [n, min_post] : {std::pair<Index, double>{2, 0.0}, {3, 0.1}}) {
+  for (const auto& cfg : {std::pair<Index, double>{2, 0.0}, {3, 0.1}}) {
+    // Plain variables, not structured bindings: doctest's CAPTURE makes a lambda, and capturing a
+    // binding is C++20 (Clang rejects it in C++17).
+    const Index n = cfg.first;
+    const double min_post = cfg.second;
     CAPTURE(n);
     CAPTURE(min_post);
     AccumulateOptions opts;
