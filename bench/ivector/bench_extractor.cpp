@@ -75,6 +75,19 @@ void BM_extract_approximate(benchmark::State& state) {
   state.counters["utt/s"] = benchmark::Counter(static_cast<double>(U), benchmark::Counter::kIsIterationInvariantRate);
 }
 
+/// Kaldi's per-utterance posterior: quadratic = I + U^T n (a matrix-vector product over the
+/// C x R(R+1)/2 table), linear = (Sigma^-1 T)^T f, then the Cholesky factorisation of L.
+template <class Scalar>
+Eigen::VectorXd per_utterance_posterior(const ivkit::IvectorExtractor<Scalar>& e, const ivkit::StatsSet<Scalar>& stats, Index u,
+                                        Eigen::LLT<ivkit::ColMatrix<double>>& llt) {
+  const ivkit::Vector<Scalar> q = e.U_packed().transpose() * stats.zeroth().row(u).transpose();
+  const ivkit::Vector<Scalar> lin = e.sigma_inv_T().transpose() * stats.first().row(u).transpose();
+  ivkit::ColMatrix<double> L = ivkit::unpack_symmetric<double>(q, e.ivector_dim());
+  L.diagonal().array() += 1.0;
+  llt.compute(L);
+  return llt.solve(lin.template cast<double>());
+}
+
 /// Kaldi's formulation: per utterance, quadratic = I + U^T n (matrix-vector over the C x R(R+1)/2
 /// table), linear = (Sigma^-1 T)^T f, Cholesky solve, diagonal of the inverse for the uncertainty.
 template <class Scalar>
@@ -84,12 +97,8 @@ void BM_extract_per_utterance(benchmark::State& state) {
   const auto& e = *s.extractor;
   for (auto _ : state) {
     for (Index u = 0; u < U; ++u) {
-      const ivkit::Vector<Scalar> q = e.U_packed().transpose() * s.stats.zeroth().row(u).transpose();
-      const ivkit::Vector<Scalar> lin = e.sigma_inv_T().transpose() * s.stats.first().row(u).transpose();
-      ivkit::ColMatrix<double> L = ivkit::unpack_symmetric<double>(q, R);
-      L.diagonal().array() += 1.0;
-      Eigen::LLT<ivkit::ColMatrix<double>> llt(L);
-      Eigen::VectorXd w = llt.solve(lin.template cast<double>());
+      Eigen::LLT<ivkit::ColMatrix<double>> llt;
+      Eigen::VectorXd w = per_utterance_posterior(e, s.stats, u, llt);
       ivkit::ColMatrix<double> cov = llt.solve(ivkit::ColMatrix<double>::Identity(R, R));
       benchmark::DoNotOptimize(w.data());
       benchmark::DoNotOptimize(cov.data());
@@ -124,12 +133,8 @@ void BM_train_iteration_per_utterance(benchmark::State& state) {
   ivkit::IvectorTrainerStats acc(C, D, R);
   for (auto _ : state) {
     for (Index u = 0; u < U; ++u) {
-      const ivkit::Vector<Scalar> q = e.U_packed().transpose() * s.stats.zeroth().row(u).transpose();
-      const ivkit::Vector<Scalar> lin = e.sigma_inv_T().transpose() * s.stats.first().row(u).transpose();
-      ivkit::ColMatrix<double> L = ivkit::unpack_symmetric<double>(q, R);
-      L.diagonal().array() += 1.0;
-      Eigen::LLT<ivkit::ColMatrix<double>> llt(L);
-      const Eigen::VectorXd w = llt.solve(lin.template cast<double>());
+      Eigen::LLT<ivkit::ColMatrix<double>> llt;
+      const Eigen::VectorXd w = per_utterance_posterior(e, s.stats, u, llt);
       ivkit::ColMatrix<double> second = llt.solve(ivkit::ColMatrix<double>::Identity(R, R));
       second += w * w.transpose();
       Eigen::VectorXd phi(P);
