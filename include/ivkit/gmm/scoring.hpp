@@ -85,14 +85,21 @@ struct ScoringWorkspace {
   Matrix<Scalar> loglik;  ///< (B x C), without the log-constants
 };
 
+/// Loads, centres and expands frames [begin, begin + count) into ws.y and ws.phi (count x F).
+template <class Layout, class Model, class Derived>
+void load_expanded_frames(const Model& model, const Eigen::MatrixBase<Derived>& frames, Index begin, Index count,
+                          ScoringWorkspace<typename Model::Scalar>& ws, const char* fn) {
+  load_centred_frames<Layout>(model, frames, begin, count, ws.y, fn);
+  ws.phi.resize(count, model.expansion_dim());
+  model.expand(ws.y, ws.phi);
+}
+
 /// Expands a block and multiplies it by W^T. Afterwards ws.loglik(i, c) + g_c is the log-likelihood
 /// of frame begin + i under component c.
 template <class Layout, class Model, class Derived>
 void block_linear_terms(const Model& model, const Eigen::MatrixBase<Derived>& frames, Index begin, Index count,
                         ScoringWorkspace<typename Model::Scalar>& ws, const char* fn) {
-  load_centred_frames<Layout>(model, frames, begin, count, ws.y, fn);
-  ws.phi.resize(count, model.expansion_dim());
-  model.expand(ws.y, ws.phi);
+  load_expanded_frames<Layout>(model, frames, begin, count, ws, fn);
   ws.loglik.resize(count, model.num_components());
   ws.loglik.noalias() = ws.phi * model.scoring_weights().transpose();
 }
@@ -119,9 +126,7 @@ Matrix<typename Model::Scalar> component_log_likelihoods(const Model& model, con
   parallel_for_blocks(num_blocks(n, B), opts.num_threads, [&](Index b) {
     const Index begin = b * B, count = std::min(B, n - begin);
     detail::ScoringWorkspace<Scalar> ws;
-    detail::load_centred_frames<Layout>(model, frames, begin, count, ws.y, fn);
-    ws.phi.resize(count, model.expansion_dim());
-    model.expand(ws.y, ws.phi);
+    detail::load_expanded_frames<Layout>(model, frames, begin, count, ws, fn);
     auto rows = out.middleRows(begin, count);
     rows.noalias() = ws.phi * model.scoring_weights().transpose();
     for (Index i = 0; i < count; ++i) simd::add_inplace(&rows(i, 0), model.log_constants().data(), C);
@@ -147,9 +152,7 @@ void posteriors_into(const Model& model, const Eigen::MatrixBase<Derived>& frame
   parallel_for_blocks(num_blocks(n, B), opts.num_threads, [&](Index b) {
     const Index begin = b * B, count = std::min(B, n - begin);
     detail::ScoringWorkspace<Scalar> ws;
-    detail::load_centred_frames<Layout>(model, frames, begin, count, ws.y, fn);
-    ws.phi.resize(count, model.expansion_dim());
-    model.expand(ws.y, ws.phi);
+    detail::load_expanded_frames<Layout>(model, frames, begin, count, ws, fn);
     auto rows = out.middleRows(begin, count);
     rows.noalias() = ws.phi * model.scoring_weights().transpose();
     for (Index i = 0; i < count; ++i) {
@@ -340,9 +343,7 @@ Matrix<typename Model::Scalar> selected_log_likelihoods(const Model& model, cons
   parallel_for_blocks(num_blocks(n, B), opts.num_threads, [&](Index b) {
     const Index begin = b * B, count = std::min(B, n - begin);
     detail::ScoringWorkspace<Scalar> ws;
-    detail::load_centred_frames<Layout>(model, frames, begin, count, ws.y, fn);
-    ws.phi.resize(count, model.expansion_dim());
-    model.expand(ws.y, ws.phi);
+    detail::load_expanded_frames<Layout>(model, frames, begin, count, ws, fn);
     for (Index i = 0; i < count; ++i)
       for (Index k = 0; k < k_sel; ++k) {
         const auto c = selection.indices(begin + i, k);
