@@ -31,3 +31,5 @@
 #include "ivkit/eval/trials.hpp"
 #include "ivkit/stats/sliding_window.hpp"
 #include "ivkit/fa/factor_analysis.hpp"
+#include "ivkit/core/file_io.hpp"
+#include "ivkit/core/serialize.hpp"

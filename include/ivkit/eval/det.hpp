@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "ivkit/core/error.hpp"
+#include "ivkit/core/file_io.hpp"
 #include "ivkit/core/types.hpp"
 #include "ivkit/eval/metrics.hpp"
 
@@ -322,42 +323,6 @@ inline std::string render_det_svg(const char* fn, const std::vector<DetPlotSerie
   return s;
 }
 
-/// Writes `content` to `path` atomically: a new temporary file in the same directory, then a
-/// rename over `path`. Readers see the old file or the complete new one, never a partial one.
-inline void write_file_atomically(const char* fn, const std::string& path, const std::string& content) {
-  namespace fs = std::filesystem;
-  const fs::path target(path);
-  fs::path dir = target.parent_path();
-  const std::string dir_name = dir.empty() ? std::string(".") : dir.string();
-  static std::atomic<unsigned> counter{0};
-  const auto stamp = static_cast<unsigned long long>(std::chrono::steady_clock::now().time_since_epoch().count()) ^
-                     (static_cast<unsigned long long>(std::hash<std::thread::id>{}(std::this_thread::get_id())) << 1);
-  std::FILE* f = nullptr;
-  fs::path tmp;
-  for (int attempt = 0; attempt < 100 && !f; ++attempt) {
-    tmp = dir / ("." + target.filename().string() + ".tmp" + std::to_string(stamp % 1000000007ull) + "-" +
-                 std::to_string(counter.fetch_add(1)));
-    errno = 0;
-    f = std::fopen(tmp.string().c_str(), "wbx");  // exclusive creation (C11 "x")
-    if (!f && errno != EEXIST) break;
-  }
-  if (!f) throw IoError(message(fn, ": cannot create a temporary file in '", dir_name, "' for '", path, "'"));
-  const bool written = std::fwrite(content.data(), 1, content.size(), f) == content.size();
-  const bool flushed = std::fflush(f) == 0;
-  const bool closed = std::fclose(f) == 0;
-  std::error_code ec;
-  if (!(written && flushed && closed)) {
-    fs::remove(tmp, ec);
-    throw IoError(message(fn, ": writing the temporary file for '", path, "' failed"));
-  }
-  fs::rename(tmp, target, ec);
-  if (ec) {
-    std::error_code ignored;
-    fs::remove(tmp, ignored);
-    throw IoError(message(fn, ": cannot rename the temporary file to '", path, "': ", ec.message()));
-  }
-}
-
 }  // namespace detail
 
 /// The DET plot as SVG text: x = P_fa, y = P_miss, both on probit axes labelled in percent; one
@@ -373,7 +338,7 @@ inline std::string det_svg(const std::vector<DetPlotSeries>& series, const DetPl
 /// Writes det_svg(series, options) to `path` atomically (temporary file in the same directory, then
 /// rename). @throws as det_svg, and IoError when the file cannot be created, written or renamed
 inline void write_det_svg(const std::string& path, const std::vector<DetPlotSeries>& series, const DetPlotOptions& options = {}) {
-  detail::write_file_atomically("write_det_svg", path, detail::render_det_svg("write_det_svg", series, options));
+  write_file_atomically("write_det_svg", path, detail::render_det_svg("write_det_svg", series, options));
 }
 
 }  // namespace ivkit
