@@ -33,3 +33,4 @@
 #include "ivkit/fa/factor_analysis.hpp"
 #include "ivkit/core/file_io.hpp"
 #include "ivkit/core/serialize.hpp"
+#include "ivkit/backend/labels.hpp"
