@@ -36,6 +36,8 @@ TEST_CASE("ModelWriter and ModelReader round-trip every record type, converting 
   CHECK(v(3) == static_cast<double>(1e-30f));
   CHECK(r.has("m"));
   CHECK_FALSE(r.has("w"));
+  CHECK(r.offset_of("dim") == 37);  // 8 magic + 4 container version + 8 + 5 kind + 4 version + 8 count
+  CHECK_THROWS_WITH_AS(r.offset_of("w"), doctest::Contains("has no record 'w'"), ivkit::FormatError);
 }
 
 TEST_CASE("ModelReader names the file, the offset and the problem") {

@@ -167,6 +167,13 @@ class ModelReader {
   std::uint32_t version() const { return version_; }
   const std::string& source() const { return source_; }
   bool has(const std::string& name) const { return records_.count(name) != 0; }
+  /// Byte offset of record `name` in the file, for errors about a record's contents (with fail()).
+  /// @throws FormatError when there is no such record
+  std::size_t offset_of(const std::string& name) const {
+    auto it = records_.find(name);
+    if (it == records_.end()) fail(buf_.size(), detail::message("has no record '", name, "' (a '", kind_, "' needs it)"));
+    return it->second.offset;
+  }
 
   std::int64_t integer(const std::string& name) const { return raw_at<std::int64_t>(find(name, detail::RecordType::Int).payload); }
   double real(const std::string& name) const { return raw_at<double>(find(name, detail::RecordType::Real).payload); }
