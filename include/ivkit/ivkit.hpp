@@ -34,3 +34,8 @@
 #include "ivkit/core/file_io.hpp"
 #include "ivkit/core/serialize.hpp"
 #include "ivkit/backend/labels.hpp"
+#include "ivkit/backend/plda.hpp"
+#include "ivkit/backend/plda_train.hpp"
+#include "ivkit/backend/plda_scoring.hpp"
+#include "ivkit/backend/cosine.hpp"
+#include "ivkit/backend/enrolment.hpp"
