@@ -39,3 +39,5 @@
 #include "ivkit/backend/plda_scoring.hpp"
 #include "ivkit/backend/cosine.hpp"
 #include "ivkit/backend/enrolment.hpp"
+#include "ivkit/backend/plda_adapt.hpp"
+#include "ivkit/backend/simplified_plda.hpp"
