@@ -41,3 +41,5 @@
 #include "ivkit/backend/enrolment.hpp"
 #include "ivkit/backend/plda_adapt.hpp"
 #include "ivkit/backend/simplified_plda.hpp"
+#include "ivkit/io/npy.hpp"
+#include "ivkit/io/npz.hpp"

@@ -182,6 +182,17 @@ TEST_CASE("cohort statistics: top-K mean and deviation per row and per column, e
   const CohortStats pv = enrol_cohort_stats(ab, o);
   CHECK(pe.mean == pv.mean);
   CHECK(pe.std == pv.std);
+  // Ties at the K-th largest value: top 2 of {3, 5, 3, 1, 3} is {5, 3}, top 3 is {5, 3, 3}.
+  MatD tied(1, 5);
+  tied << 3, 5, 3, 1, 3;
+  for (const Index k : {Index(2), Index(3), Index(4)}) {
+    ScoreNormOptions ok;
+    ok.top_k = k;
+    const CohortStats st = enrol_cohort_stats(tied, ok);
+    const auto [m, sd] = naive_stats({3, 5, 3, 1, 3}, k, false);
+    CHECK(st.mean(0) == doctest::Approx(m).epsilon(1e-15));
+    CHECK(st.std(0) == doctest::Approx(sd).epsilon(1e-15));
+  }
   // Precomputed statistics give the same normalisation as the one-call form.
   CHECK(normalise_scores(d.s, ScoreNorm::S, es, ts) == as_norm(d.s, d.e, d.t, 6));
   CHECK(normalise_scores(d.s, ScoreNorm::Z, es, CohortStats{}) == z_norm(d.s, d.e, o));

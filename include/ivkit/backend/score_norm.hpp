@@ -77,7 +77,8 @@ struct CohortStats {
 
 namespace detail {
 
-inline constexpr Index kCohortStatsBlock = 64;    // rows (columns) of cohort scores per parallel block
+inline constexpr Index kCohortStatsBlock = 64;    // rows (columns) of cohort scores per parallel block, at most
+inline constexpr Index kCohortStatsBufferScores = Index(1) << 19;  // cohort scores copied per block, at most
 inline constexpr Index kScoreNormRowBlock = 16;   // score-matrix rows per parallel block
 inline constexpr Index kScoreNormTrialBlock = 8192;  // trials per parallel block
 
@@ -114,22 +115,33 @@ inline Index cohort_count(const char* fn, const ScoreNormOptions& o, Index cohor
   return k;
 }
 
-/// Mean and standard deviation of the k largest of p[0, n) (all of them when k == n), in double.
-/// Reorders p. With k < n the k largest are sorted descending before summing, so the result does not
-/// depend on how nth_element arranged them.
-inline std::pair<double, double> top_k_mean_std(double* p, Index n, Index k, StdConvention conv) {
+/// Mean and standard deviation of the k largest of line[0, n) (all of them when k == n), in double.
+/// With k < n, the k-th largest value v is found by nth_element on `scratch` (n entries), then the
+/// sums run over `line` in its own order: every entry above v, and v for the remaining places (ties
+/// at v). The result therefore does not depend on how nth_element arranged the scratch copy.
+inline std::pair<double, double> top_k_mean_std(const double* line, double* scratch, Index n, Index k, StdConvention conv) {
+  double v = -std::numeric_limits<double>::infinity();
+  Index above = 0;
   if (k < n) {
-    std::nth_element(p, p + (k - 1), p + n, std::greater<double>());
-    std::sort(p, p + k, std::greater<double>());
+    std::copy(line, line + n, scratch);
+    std::nth_element(scratch, scratch + (k - 1), scratch + n, std::greater<double>());
+    v = scratch[k - 1];
   }
   double sum = 0;
-  for (Index i = 0; i < k; ++i) sum += p[i];
-  const double mean = sum / static_cast<double>(k);
+  for (Index i = 0; i < n; ++i)
+    if (line[i] > v) {
+      sum += line[i];
+      ++above;
+    }
+  const double ties = static_cast<double>(k - above);  // 0 when k == n
+  const double mean = (sum + ties * (k < n ? v : 0.0)) / static_cast<double>(k);
   double ss = 0;
-  for (Index i = 0; i < k; ++i) {
-    const double d = p[i] - mean;
-    ss += d * d;
-  }
+  for (Index i = 0; i < n; ++i)
+    if (line[i] > v) {
+      const double d = line[i] - mean;
+      ss += d * d;
+    }
+  if (k < n) ss += ties * (v - mean) * (v - mean);
   const double var = ss / static_cast<double>(conv == StdConvention::Population ? k : k - 1);
   return {mean, std::sqrt(var)};
 }
@@ -149,20 +161,37 @@ CohortStats cohort_stats(const char* fn, const M& m, bool by_rows, const ScoreNo
   out.std.setConstant(count, std::numeric_limits<double>::quiet_NaN());
   out.num_scores = k;
   const char* side = by_rows ? "enrolment" : "test segment";
-  parallel_for_blocks(num_blocks(count, kCohortStatsBlock), o.num_threads, [&](Index b) {
-    std::vector<double> buf(static_cast<std::size_t>(cohort));
-    const Index i0 = b * kCohortStatsBlock, i1 = std::min(count, i0 + kCohortStatsBlock);
-    for (Index i = i0; i < i1; ++i) {
-      if (needed && !(*needed)[static_cast<std::size_t>(i)]) continue;
-      for (Index j = 0; j < cohort; ++j) {
-        const double v = static_cast<double>(by_rows ? m(i, j) : m(j, i));
-        if (!std::isfinite(v)) {
-          if (by_rows) throw NonFiniteInput(message(fn, ": enrolment-cohort score (", i, ", ", j, ") is NaN or Inf"));
-          throw NonFiniteInput(message(fn, ": cohort-test score (", j, ", ", i, ") is NaN or Inf"));
-        }
-        buf[static_cast<std::size_t>(j)] = v;
+  // Lines (rows of E, columns of T) are copied a block at a time; when they are strided in memory
+  // the copy walks the cohort index outermost, reading each block's entries contiguously.
+  const bool line_contiguous = by_rows == bool(M::IsRowMajor);
+  // At most 64 lines and about 4 MB of copied scores per block.
+  const Index block = std::clamp<Index>(kCohortStatsBufferScores / std::max<Index>(cohort, 1), 1, kCohortStatsBlock);
+  parallel_for_blocks(num_blocks(count, block), o.num_threads, [&](Index b) {
+    const Index i0 = b * block, i1 = std::min(count, i0 + block);
+    std::vector<double> buf(static_cast<std::size_t>((i1 - i0) * cohort));
+    std::vector<double> scratch(k < cohort ? static_cast<std::size_t>(cohort) : 0);
+    auto use = [&](Index i) { return !needed || (*needed)[static_cast<std::size_t>(i)]; };
+    auto load = [&](Index i, Index j) {
+      const double v = static_cast<double>(by_rows ? m(i, j) : m(j, i));
+      if (!std::isfinite(v)) {
+        if (by_rows) throw NonFiniteInput(message(fn, ": enrolment-cohort score (", i, ", ", j, ") is NaN or Inf"));
+        throw NonFiniteInput(message(fn, ": cohort-test score (", j, ", ", i, ") is NaN or Inf"));
       }
-      auto [mean, sd] = top_k_mean_std(buf.data(), cohort, k, o.std_convention);
+      buf[static_cast<std::size_t>((i - i0) * cohort + j)] = v;
+    };
+    if (line_contiguous) {
+      for (Index i = i0; i < i1; ++i)
+        if (use(i))
+          for (Index j = 0; j < cohort; ++j) load(i, j);
+    } else {
+      for (Index j = 0; j < cohort; ++j)
+        for (Index i = i0; i < i1; ++i)
+          if (use(i)) load(i, j);
+    }
+    for (Index i = i0; i < i1; ++i) {
+      if (!use(i)) continue;
+      const double* line = buf.data() + (i - i0) * cohort;
+      auto [mean, sd] = top_k_mean_std(line, scratch.data(), cohort, k, o.std_convention);
       if (o.std_floor > 0) sd = std::max(sd, o.std_floor);
       if (!std::isfinite(sd))
         throw NumericalError(message(fn, ": the standard deviation of the cohort scores of ", side, " ", i, " overflows"));
