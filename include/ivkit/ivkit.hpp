@@ -43,3 +43,5 @@
 #include "ivkit/backend/simplified_plda.hpp"
 #include "ivkit/io/npy.hpp"
 #include "ivkit/io/npz.hpp"
+#include "ivkit/backend/score_norm.hpp"
+#include "ivkit/backend/calibration.hpp"
