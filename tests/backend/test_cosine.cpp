@@ -84,3 +84,20 @@ TEST_CASE("enrolment averaging follows the requested order of averaging and leng
   CHECK_THROWS_WITH_AS(ivkit::average_embeddings<double>(z, {{0, 1}}, A::MeanThenNorm), "average_embeddings: the mean of enrolment model 0 is the zero vector",
                        ivkit::InvalidArgument);
 }
+
+TEST_CASE("long trial lists over sets larger than cache (bucketed scoring) give every trial its own score") {
+  ivkit::Random rng(6);
+  const MatD e = random_matrix(200, 64, rng), t = random_matrix(2000, 64, rng);  // 1.1 MB of vectors: bucketed path
+  ivkit::TrialIndices trials;
+  for (Index i = 0; i < 70000; ++i) {
+    trials.enrol.push_back(static_cast<Index>(rng.uniform_index(200)));
+    trials.test.push_back(static_cast<Index>(rng.uniform_index(2000)));
+  }
+  const auto s1 = ivkit::cosine_score_trials<double>(e, t, trials, 1);
+  const auto s2 = ivkit::cosine_score_trials<double>(e, t, trials, 2);
+  CHECK((s1.array() == s2.array()).all());
+  const auto m = ivkit::cosine_score_matrix<double>(e, t);
+  double worst = 0;
+  for (Index i = 0; i < 70000; ++i) worst = std::max(worst, std::abs(s1(i) - m(trials.enrol[static_cast<std::size_t>(i)], trials.test[static_cast<std::size_t>(i)])));
+  CHECK(worst < 1e-13);
+}

@@ -12,6 +12,8 @@
 
 #include <Eigen/Core>
 #include <algorithm>
+#include <cstdint>
+#include <limits>
 #include <vector>
 
 #include "ivkit/core/error.hpp"
@@ -56,6 +58,7 @@ void bilinear_score_matrix(const BilinearSides<S>& s, Matrix<S>& out, int num_th
 }
 
 inline constexpr Index kTrialBlock = 1 << 14;
+inline constexpr Index kTrialCacheBytes = 1 << 20;  // both sets of vectors of a bucket fit in L2 together
 
 template <class S>
 void bilinear_score_trials(const char* fn, const BilinearSides<S>& s, const std::vector<Index>& enrol, const std::vector<Index>& test,
@@ -73,16 +76,57 @@ void bilinear_score_trials(const char* fn, const BilinearSides<S>& s, const std:
   }
   out.resize(n);
   const Index dim = p.cols();
-  parallel_for_blocks(num_blocks(n, kTrialBlock), num_threads, [&](Index b) {
-    const Index i0 = b * kTrialBlock, i1 = std::min(n, i0 + kTrialBlock);
-    for (Index i = i0; i < i1; ++i) {
-      const Index e = enrol[static_cast<std::size_t>(i)], j = test[static_cast<std::size_t>(i)];
-      const S* pe = p.data() + e * dim;
-      const S* tj = t.data() + j * dim;
-      S v = Eigen::Map<const Vector<S>>(pe, dim).dot(Eigen::Map<const Vector<S>>(tj, dim));
-      if (s.a) v += (*s.a)(e);
-      if (s.c) v += (*s.c)(j, s.group ? (*s.group)[static_cast<std::size_t>(e)] : 0);
-      out(i) = v;
+  auto score_one = [&](Index i) {
+    const Index e = enrol[static_cast<std::size_t>(i)], j = test[static_cast<std::size_t>(i)];
+    S v = Eigen::Map<const Vector<S>>(p.data() + e * dim, dim).dot(Eigen::Map<const Vector<S>>(t.data() + j * dim, dim));
+    if (s.a) v += (*s.a)(e);
+    if (s.c) v += (*s.c)(j, s.group ? (*s.group)[static_cast<std::size_t>(e)] : 0);
+    out(i) = v;
+  };
+  // When the two sets do not fit in cache, random pairs stream both vectors from memory. Then the
+  // trials are bucketed by (enrolment tile, test tile), with tiles small enough that both stay in
+  // L2 while a bucket is scored. Each score is computed the same way in either path.
+  const double bytes = static_cast<double>(p.rows() + t.rows()) * static_cast<double>(dim * static_cast<Index>(sizeof(S)));
+  if (bytes <= double(kTrialCacheBytes) || n < 65536) {
+    parallel_for_blocks(num_blocks(n, kTrialBlock), num_threads, [&](Index b) {
+      const Index i1 = std::min(n, (b + 1) * kTrialBlock);
+      for (Index i = b * kTrialBlock; i < i1; ++i) score_one(i);
+    });
+    return;
+  }
+  // Bucketing costs one pass that writes (enrolment, test, trial) triples into their bucket, so that
+  // scoring then reads its triples sequentially and only the result is written out of order.
+  if (n > static_cast<Index>(std::numeric_limits<std::uint32_t>::max()) || p.rows() > static_cast<Index>(std::numeric_limits<std::uint32_t>::max()) ||
+      t.rows() > static_cast<Index>(std::numeric_limits<std::uint32_t>::max())) {
+    for (Index i = 0; i < n; ++i) score_one(i);
+    return;
+  }
+  const Index tile = std::max<Index>(16, kTrialCacheBytes / (2 * dim * static_cast<Index>(sizeof(S))));
+  const Index test_tiles = num_blocks(t.rows(), tile);
+  const Index tiles = num_blocks(p.rows(), tile) * test_tiles;
+  std::vector<Index> start(static_cast<std::size_t>(tiles) + 1, 0);
+  auto bucket = [&](Index i) {
+    return static_cast<std::size_t>((enrol[static_cast<std::size_t>(i)] / tile) * test_tiles + test[static_cast<std::size_t>(i)] / tile);
+  };
+  for (Index i = 0; i < n; ++i) ++start[bucket(i) + 1];
+  for (Index k = 0; k < tiles; ++k) start[static_cast<std::size_t>(k + 1)] += start[static_cast<std::size_t>(k)];
+  struct Triple {
+    std::uint32_t e, j, i;
+  };
+  std::vector<Triple> triples(static_cast<std::size_t>(n));
+  {
+    std::vector<Index> fill(start.begin(), start.end() - 1);
+    for (Index i = 0; i < n; ++i)
+      triples[static_cast<std::size_t>(fill[bucket(i)]++)] = {static_cast<std::uint32_t>(enrol[static_cast<std::size_t>(i)]),
+                                                             static_cast<std::uint32_t>(test[static_cast<std::size_t>(i)]), static_cast<std::uint32_t>(i)};
+  }
+  parallel_for_blocks(tiles, num_threads, [&](Index k) {
+    for (Index q = start[static_cast<std::size_t>(k)]; q < start[static_cast<std::size_t>(k + 1)]; ++q) {
+      const Triple& tr = triples[static_cast<std::size_t>(q)];
+      S v = Eigen::Map<const Vector<S>>(p.data() + Index(tr.e) * dim, dim).dot(Eigen::Map<const Vector<S>>(t.data() + Index(tr.j) * dim, dim));
+      if (s.a) v += (*s.a)(tr.e);
+      if (s.c) v += (*s.c)(tr.j, s.group ? (*s.group)[tr.e] : 0);
+      out(tr.i) = v;
     }
   });
 }
