@@ -282,6 +282,7 @@ class HeaderParser {
     const std::string word = s_.substr(start, p_ - start);
     if (word == "True") return true;
     if (word == "False") return false;
+    if (word.empty() && at_end()) fail("ends where the value of 'fortran_order' should be");
     fail_at(start, message("'fortran_order' must be True or False, not '", word.empty() ? std::string(1, peek()) : word, "'"));
   }
 
