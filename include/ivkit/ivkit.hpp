@@ -45,3 +45,6 @@
 #include "ivkit/io/npz.hpp"
 #include "ivkit/backend/score_norm.hpp"
 #include "ivkit/backend/calibration.hpp"
+#include "ivkit/backend/affine_transform.hpp"
+#include "ivkit/backend/transforms.hpp"
+#include "ivkit/backend/transform_pipeline.hpp"
