@@ -267,6 +267,16 @@ TEST_CASE("separable scores: an error without regularisation, a finite shrinking
   CalibrationOptions o;
   o.l2 = 1e-3;
   CHECK(train_linear_fusion(t2, n2, o).weights().allFinite());
+  // Weakly separable: one point of each class exactly on the separating line s1 + s2 = 1; no
+  // hyperplane separates strictly, the weights grow without bound and Newton's method fails.
+  MatD t3(4, 2), n3(4, 2);
+  t3 << 1, 1, 2, 0, 0, 2, 0.5, 0.5;
+  n3 << 0, 0, 1, -0.5, -0.5, 1, 0.5, 0.5;
+  CHECK_THROWS_AS(train_linear_fusion(t3, n3), NumericalError);
+  CHECK_THROWS_WITH(train_linear_fusion(t3, n3), doctest::Contains("; set CalibrationOptions::l2 > 0"));
+  const LinearCalibration weak = train_linear_fusion(t3, n3, o);
+  CHECK(weak.weights().allFinite());
+  CHECK(weak.weights()(0) == doctest::Approx(weak.weights()(1)).epsilon(1e-6));  // symmetric data
 }
 
 TEST_CASE("apply is element-wise on any score matrix, float or double; save and load") {
@@ -333,6 +343,8 @@ TEST_CASE("bad training input: exact errors") {
   o.max_iterations = 1;
   CHECK_THROWS_WITH_AS(train_linear_calibration(tar, non, o),
                        doctest::Contains("train_linear_calibration: Newton's method did not converge in 1 iterations"), NumericalError);
+  CHECK_THROWS_WITH_AS(train_linear_calibration(nan_non, TrialLabels{true, false, true}), "train_linear_calibration: score 2 is NaN or Inf",
+                       NonFiniteInput);
   CHECK_THROWS_WITH_AS(train_linear_calibration(std::vector<double>{1.0, 2.0}, TrialLabels{true}),
                        "train_linear_calibration: 2 scores but 1 labels", DimensionMismatch);
 
@@ -352,6 +364,8 @@ TEST_CASE("bad training input: exact errors") {
   MatD tn = t;
   tn(2, 1) = std::numeric_limits<double>::quiet_NaN();
   CHECK_THROWS_WITH_AS(train_linear_fusion(tn, n), "train_linear_fusion: the score of system 1 for target trial 2 is NaN or Inf",
+                       NonFiniteInput);
+  CHECK_THROWS_WITH_AS(train_linear_fusion(tn, TrialLabels{false, true, false}), "train_linear_fusion: the score of system 1 for trial 2 is NaN or Inf",
                        NonFiniteInput);
   CHECK_THROWS_WITH_AS(train_linear_fusion(MatD(0, 2), n), "train_linear_fusion: no target scores", InvalidArgument);
   CHECK_THROWS_WITH_AS(train_linear_fusion(t, TrialLabels{true, false}), "train_linear_fusion: 3 trials (rows of scores) but 2 labels",

@@ -470,8 +470,11 @@ inline LinearCalibration train_linear_calibration(ScoreView targets, ScoreView n
 /// @throws DimensionMismatch when the sizes differ; otherwise as above
 inline LinearCalibration train_linear_calibration(ScoreView scores, const TrialLabels& labels, const CalibrationOptions& options = {},
                                                   CalibrationReport* report = nullptr) {
+  constexpr const char* fn = "train_linear_calibration";
   if (scores.size() != labels.size())
-    throw DimensionMismatch(detail::message("train_linear_calibration: ", scores.size(), " scores but ", labels.size(), " labels"));
+    throw DimensionMismatch(detail::message(fn, ": ", scores.size(), " scores but ", labels.size(), " labels"));
+  for (std::size_t i = 0; i < scores.size(); ++i)
+    if (!std::isfinite(scores[i])) throw NonFiniteInput(detail::message(fn, ": score ", i, " is NaN or Inf"));
   const auto [t, n] = split_scores(scores, labels);
   return train_linear_calibration(ScoreView(t), ScoreView(n), options, report);
 }
@@ -505,9 +508,13 @@ LinearCalibration train_linear_fusion(const Eigen::MatrixBase<Derived>& scores, 
   constexpr const char* fn = "train_linear_fusion";
   if (static_cast<std::size_t>(scores.rows()) != labels.size())
     throw DimensionMismatch(detail::message(fn, ": ", scores.rows(), " trials (rows of scores) but ", labels.size(), " labels"));
+  detail::check_calibration_options(fn, options);
+  for (Index i = 0; i < scores.rows(); ++i)
+    for (Index k = 0; k < scores.cols(); ++k)
+      if (!std::isfinite(static_cast<double>(scores(i, k))))
+        throw NonFiniteInput(detail::message(fn, ": the score of system ", k, " for trial ", i, " is NaN or Inf"));
   std::vector<Index> t, n;
   for (std::size_t i = 0; i < labels.size(); ++i) (labels[i] ? t : n).push_back(static_cast<Index>(i));
-  detail::check_calibration_options(fn, options);
   const auto d = detail::calibration_data(
       fn, static_cast<Index>(t.size()), static_cast<Index>(n.size()), scores.cols(),
       [&](Index i, Index k) { return scores(t[static_cast<std::size_t>(i)], k); },
