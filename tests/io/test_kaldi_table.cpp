@@ -444,6 +444,63 @@ TEST_CASE("writers are atomic: nothing under the target name before close(), no 
   CHECK((back[0].second - feats).cwiseAbs().maxCoeff() < 0.1f);
 }
 
+TEST_CASE("single-object files and model-style objects through the primitive layer") {
+  TempDir d("object");
+  const Eigen::Vector3d w(0.5, 0.25, 0.25);
+  Eigen::Matrix2f cov;
+  cov << 2, -1, -1, 3;
+  auto write_model = [&](ivkit::KaldiOutput& o) {
+    o.write_token("<Model>");
+    o.write_token("<Dim>");
+    o.write_int(std::int32_t{3});
+    o.write_token("<W>");
+    ivkit::write_kaldi_vector(o, w.cast<float>());
+    o.write_token("<Cov>");
+    ivkit::write_kaldi_sp_matrix(o, cov);
+    o.write_token("</Model>");
+  };
+  auto read_model = [&](ivkit::KaldiInput& in) {
+    in.expect_token("<Model>");
+    in.expect_token("<Dim>");
+    CHECK(in.read_int<std::int32_t>() == 3);
+    in.expect_token("<W>");
+    CHECK(ivkit::read_kaldi_vector<double>(in) == w);
+    CHECK(in.peek_token() == 'C');
+    in.expect_token("<Cov>");
+    CHECK(ivkit::read_kaldi_sp_matrix<float>(in) == cov);
+    in.expect_token("</Model>");
+    return in.binary();
+  };
+  ivkit::write_kaldi_object("write_model", d / "m.bin", true, write_model);
+  CHECK(slurp(d / "m.bin") == kMarker + "<Model> <Dim> " + kint(3) + "<W> FV " + kint(3) + f32(0.5f) + f32(0.25f) + f32(0.25f) + "<Cov> FP " + kint(2) +
+                                  f32(2) + f32(-1) + f32(3) + "</Model> ");
+  ivkit::write_kaldi_object("write_model", d / "m.txt", false, write_model);
+  CHECK(slurp(d / "m.txt") == "<Model> <Dim> 3 <W>  [ 0.5 0.25 0.25 ]\n<Cov> [\n2 \n-1 3 ]\n</Model> ");
+  CHECK(ivkit::read_kaldi_object("read_model", d / "m.bin", read_model));
+  CHECK_FALSE(ivkit::read_kaldi_object("read_model", d / "m.txt", read_model));
+  CHECK(d.count() == 2);  // atomic writes leave no temporary files
+  CHECK_THROWS_MSG(ivkit::read_kaldi_object("read_model", d / "m.txt", [](ivkit::KaldiInput& in) {
+                     in.expect_token("<Model>");
+                     in.expect_token("<W>");
+                     return 0;
+                   }),
+                   "read_model: '" + (d / "m.txt") + "' (offset 8): expected token <W>, found '<Dim>'", ivkit::FormatError);
+  CHECK_THROWS_MSG(ivkit::read_kaldi_object("read_model", d / "none.bin", read_model),
+                   "read_model: cannot open '" + (d / "none.bin") + "': no such file", ivkit::IoError);
+
+  // One matrix in a file, and one matrix inside an archive by offset (rxfilename path:offset).
+  const MatD m = mat(2, 3, 1);
+  ivkit::write_kaldi_matrix(d / "t.mat", m, false);
+  CHECK(slurp(d / "t.mat") == " [\n  1 1.5 2 \n  2.5 3 3.5 ]\n");
+  CHECK(ivkit::read_kaldi_matrix<double>(d / "t.mat") == m);
+  spit(d / "a.ark", "x " + fm_object(mat(1, 1, 0)) + "y " + fm_object(m));
+  CHECK(ivkit::read_kaldi_matrix<float>((d / "a.ark") + ":" + std::to_string(4 + fm_object(mat(1, 1, 0)).size())) == m.cast<float>());
+  ivkit::write_kaldi_vector(d / "v.vec", Eigen::Vector2f(1, 2));
+  CHECK(ivkit::read_kaldi_vector<double>(d / "v.vec") == Eigen::Vector2d(1, 2));
+  CHECK_THROWS_MSG(ivkit::read_kaldi_vector<double>(d / "t.mat"),
+                   "read_kaldi_vector: '" + (d / "t.mat") + "' (offset 2): a line break inside a text vector (is it a matrix?)", ivkit::FormatError);
+}
+
 namespace {
 
 /// Points file descriptor 0 or 1 at a file for the lifetime of the object.

@@ -21,6 +21,9 @@
 /// prints 7 significant digits, which loses precision); readers accept any decimal or scientific
 /// form and `inf`, `-inf`, `nan` (any case), as Kaldi does.
 ///
+/// read_kaldi_object / write_kaldi_object open a file (or stdin/stdout) holding one object, handle
+/// the binary marker, and write atomically: the entry points for Kaldi's model files.
+///
 /// Every failure of a reader is an ivkit::FormatError naming the function, the source (a file
 /// name, or `stdin`), the current table key when there is one, and the byte offset; a size field
 /// never causes an allocation larger than the data actually present (see KaldiInput::require).
@@ -31,6 +34,7 @@
 #include <charconv>
 #include <cstdint>
 #include <cstring>
+#include <iostream>
 #include <istream>
 #include <limits>
 #include <optional>
@@ -42,6 +46,8 @@
 #include <vector>
 
 #include "ivkit/core/error.hpp"
+#include "ivkit/io/detail/kaldi_files.hpp"
+#include "ivkit/io/kaldi_specifier.hpp"
 
 namespace ivkit {
 
@@ -633,5 +639,58 @@ class KaldiOutput {
   std::uint64_t pos_;
   bool binary_;
 };
+
+// ---- single objects in files ----------------------------------------------------------------
+
+/// Reads the one object held by an rxfilename (`path`, `path:offset` into an archive, or `-` for
+/// stdin): opens it, detects the binary marker, and returns `read(in)` — the entry point for Kaldi
+/// model files (`final.dubm`, `final.ie`, ...) and single matrices. `fn` names the caller in messages.
+/// @throws InvalidArgument for a malformed rxfilename (pipes, ranges), IoError when the file cannot
+///         be opened, and whatever `read` throws (FormatError naming file and offset)
+template <class ReadFn>
+auto read_kaldi_object(const char* fn, const std::string& rxfilename, ReadFn read) -> decltype(read(std::declval<KaldiInput&>())) {
+  KaldiLocation loc;
+  try {
+    loc = parse_kaldi_location(rxfilename);
+  } catch (const InvalidArgument& e) {
+    throw InvalidArgument(detail::message(fn, ": ", e.what()));
+  }
+  if (!loc.range.empty()) throw InvalidArgument(detail::message(fn, ": '", rxfilename, "': ranges are for script files"));
+  if (loc.path == "-") {
+    if (loc.offset) throw InvalidArgument(detail::message(fn, ": '", rxfilename, "': stdin has no offsets"));
+    std::istream& cin = std::cin;
+    KaldiInput in(cin, "stdin", fn);
+    in.read_binary_marker();
+    return read(in);
+  }
+  auto file = detail::open_kaldi_input_file(fn, loc.path);
+  KaldiInput in(*file.stream, loc.path, fn, 0, file.size);
+  if (loc.offset) in.seek(*loc.offset);
+  in.read_binary_marker();
+  return read(in);
+}
+
+/// Writes one object to a wxfilename: a file, written atomically (temporary file, then rename, so
+/// an interrupted write leaves the old file or none), or stdout for `-`. Writes the binary marker
+/// in binary mode, then calls `write(out)`.
+/// @throws InvalidArgument for a pipe, IoError when the file cannot be written
+template <class WriteFn>
+void write_kaldi_object(const char* fn, const std::string& wxfilename, bool binary, WriteFn write) {
+  if (wxfilename.empty() || wxfilename == "-") {
+    KaldiOutput out(std::cout, binary, "stdout", fn);
+    out.write_binary_marker();
+    write(out);
+    std::cout.flush();
+    if (!std::cout) throw IoError(detail::message(fn, ": writing to stdout failed"));
+    return;
+  }
+  if (detail::kaldi_is_pipe(wxfilename))
+    throw InvalidArgument(detail::message(fn, ": '", wxfilename, "' is a pipe, which ivkit does not run"));
+  detail::AtomicOutputFile file(fn, wxfilename);
+  KaldiOutput out(file.stream(), binary, wxfilename, fn);
+  out.write_binary_marker();
+  write(out);
+  file.commit();
+}
 
 }  // namespace ivkit

@@ -21,20 +21,15 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
-#include <iostream>
 #include <limits>
-#include <sstream>
 #include <string>
 #include <type_traits>
 #include <vector>
 
 #include "ivkit/core/error.hpp"
-#include "ivkit/core/file_io.hpp"
 #include "ivkit/core/types.hpp"
-#include "ivkit/io/detail/kaldi_files.hpp"
 #include "ivkit/io/kaldi_compressed.hpp"
 #include "ivkit/io/kaldi_io.hpp"
-#include "ivkit/io/kaldi_specifier.hpp"
 
 namespace ivkit {
 
@@ -445,76 +440,30 @@ void write_kaldi_sp_matrix(KaldiOutput& out, const Eigen::MatrixBase<Derived>& m
 
 // ---- single objects in files (rxfilename / wxfilename) -------------------------------------
 
-namespace detail {
-
-template <class Result, class ReadFn>
-Result kaldi_read_object_file(const char* fn, const std::string& rxfilename, ReadFn read) {
-  KaldiLocation loc;
-  try {
-    loc = parse_kaldi_location(rxfilename);
-  } catch (const InvalidArgument& e) {
-    throw InvalidArgument(detail::message(fn, ": ", e.what()));
-  }
-  if (!loc.range.empty()) throw InvalidArgument(detail::message(fn, ": '", rxfilename, "': ranges are for script files"));
-  if (loc.path == "-") {
-    if (loc.offset) throw InvalidArgument(detail::message(fn, ": '", rxfilename, "': stdin has no offsets"));
-    std::istream& cin = std::cin;
-    KaldiInput in(cin, "stdin", fn);
-    in.read_binary_marker();
-    return read(in);
-  }
-  auto file = open_kaldi_input_file(fn, loc.path);
-  KaldiInput in(*file.stream, loc.path, fn, 0, file.size);
-  if (loc.offset) in.seek(*loc.offset);
-  in.read_binary_marker();
-  return read(in);
-}
-
-template <class WriteFn>
-void kaldi_write_object_file(const char* fn, const std::string& wxfilename, bool binary, WriteFn write) {
-  if (wxfilename.empty() || wxfilename == "-") {
-    KaldiOutput out(std::cout, binary, "stdout", fn);
-    out.write_binary_marker();
-    write(out);
-    std::cout.flush();
-    if (!std::cout) throw IoError(detail::message(fn, ": writing to stdout failed"));
-    return;
-  }
-  if (detail::kaldi_is_pipe(wxfilename))
-    throw InvalidArgument(detail::message(fn, ": '", wxfilename, "' is a pipe, which ivkit does not run"));
-  AtomicOutputFile file(fn, wxfilename);
-  KaldiOutput out(file.stream(), binary, wxfilename, fn);
-  out.write_binary_marker();
-  write(out);
-  file.commit();
-}
-
-}  // namespace detail
-
 /// Reads the one matrix held by a file (`path`, `path:offset` into an archive, or `-` for stdin),
 /// binary or text: e.g. an LDA transform written by Kaldi's `est-lda`.
 /// @throws IoError when the file cannot be opened, FormatError for its content
 template <class S>
 Matrix<S> read_kaldi_matrix(const std::string& rxfilename) {
-  return detail::kaldi_read_object_file<Matrix<S>>("read_kaldi_matrix", rxfilename, [](KaldiInput& in) { return read_kaldi_matrix<S>(in); });
+  return read_kaldi_object("read_kaldi_matrix", rxfilename, [](KaldiInput& in) { return read_kaldi_matrix<S>(in); });
 }
 
 /// Reads the one vector held by a file (e.g. the `mean.vec` of Kaldi's `ivector-mean`).
 template <class S>
 Vector<S> read_kaldi_vector(const std::string& rxfilename) {
-  return detail::kaldi_read_object_file<Vector<S>>("read_kaldi_vector", rxfilename, [](KaldiInput& in) { return read_kaldi_vector<S>(in); });
+  return read_kaldi_object("read_kaldi_vector", rxfilename, [](KaldiInput& in) { return read_kaldi_vector<S>(in); });
 }
 
 /// Writes one matrix to a file (atomically: temporary file, then rename) or to stdout ("-").
 template <class Derived>
 void write_kaldi_matrix(const std::string& wxfilename, const Eigen::MatrixBase<Derived>& m, bool binary = true) {
-  detail::kaldi_write_object_file("write_kaldi_matrix", wxfilename, binary, [&](KaldiOutput& out) { write_kaldi_matrix(out, m); });
+  write_kaldi_object("write_kaldi_matrix", wxfilename, binary, [&](KaldiOutput& out) { write_kaldi_matrix(out, m); });
 }
 
 /// Writes one vector to a file (atomically) or to stdout ("-").
 template <class Derived>
 void write_kaldi_vector(const std::string& wxfilename, const Eigen::MatrixBase<Derived>& v, bool binary = true) {
-  detail::kaldi_write_object_file("write_kaldi_vector", wxfilename, binary, [&](KaldiOutput& out) { write_kaldi_vector(out, v); });
+  write_kaldi_object("write_kaldi_vector", wxfilename, binary, [&](KaldiOutput& out) { write_kaldi_vector(out, v); });
 }
 
 }  // namespace ivkit
