@@ -412,6 +412,11 @@ TEST_CASE("compression: Kaldi's method choice, header and quantisation error bou
   ivkit::Matrix<double> u8(1, 3);
   u8 << 0, 17, 255;
   CHECK(ivkit::decompress_kaldi_matrix<double>(ivkit::compress_kaldi_matrix(u8, ivkit::KaldiCompressionMethod::OneByteUnsignedInteger)) == u8);
+  // A constant matrix: Kaldi widens the range to 1 + |value|; the value is recovered closely.
+  const ivkit::Matrix<float> flat = ivkit::Matrix<float>::Constant(10, 2, -2.5f);
+  const auto cflat = ivkit::compress_kaldi_matrix(flat);
+  CHECK(cflat.header.range == 3.5f);
+  CHECK((ivkit::decompress_kaldi_matrix<float>(cflat) - flat).cwiseAbs().maxCoeff() <= 3.5f / 65535 * 2);
   ivkit::Matrix<float> bad = pcm;
   bad(1, 2) = std::numeric_limits<float>::quiet_NaN();
   CHECK_THROWS_WITH_AS(ivkit::compress_kaldi_matrix(bad), "compress_kaldi_matrix: element (1, 2) is NaN or Inf", ivkit::NonFiniteInput);

@@ -113,29 +113,26 @@ inline float kaldi_byte_value(float p0, float p25, float p75, float p100, unsign
 
 inline std::uint16_t kaldi_float_to_u16(const KaldiCompressedHeader& h, float value) {
   float f = (value - h.min_value) / h.range;
-  f = std::min(1.0f, std::max(0.0f, f));
+  f = f > 1.0f ? 1.0f : (f >= 0.0f ? f : 0.0f);  // NaN -> 0
   return static_cast<std::uint16_t>(static_cast<int>(f * 65535 + 0.499));
 }
 
 inline unsigned char kaldi_float_to_u8(const KaldiCompressedHeader& h, float value) {
   float f = (value - h.min_value) / h.range;
-  f = std::min(1.0f, std::max(0.0f, f));
+  f = f > 1.0f ? 1.0f : (f >= 0.0f ? f : 0.0f);  // NaN -> 0
   return static_cast<unsigned char>(static_cast<int>(f * 255 + 0.499));
 }
 
 inline unsigned char kaldi_float_to_byte(float p0, float p25, float p75, float p100, float value) {
-  int c;
-  if (value < p25) {
-    c = static_cast<int>((value - p0) / (p25 - p0) * 64 + 0.5);
-    c = std::min(64, std::max(0, c));
-  } else if (value < p75) {
-    c = 64 + static_cast<int>((value - p25) / (p75 - p25) * 128 + 0.5);
-    c = std::min(192, std::max(64, c));
-  } else {
-    c = 192 + static_cast<int>((value - p75) / (p100 - p75) * 63 + 0.5);
-    c = std::min(255, std::max(192, c));
-  }
-  return static_cast<unsigned char>(c);
+  // The fraction within the segment, kept in [0, 1] (Kaldi clamps the code afterwards; clamping the
+  // fraction first gives the same code and keeps a 0/0 of coinciding quantiles well defined).
+  auto fraction = [](float num, float den) {
+    const float f = num / den;
+    return f > 1.0f ? 1.0f : (f >= 0.0f ? f : 0.0f);  // NaN -> 0
+  };
+  if (value < p25) return static_cast<unsigned char>(static_cast<int>(fraction(value - p0, p25 - p0) * 64 + 0.5));
+  if (value < p75) return static_cast<unsigned char>(64 + static_cast<int>(fraction(value - p25, p75 - p25) * 128 + 0.5));
+  return static_cast<unsigned char>(192 + static_cast<int>(fraction(value - p75, p100 - p75) * 63 + 0.5));
 }
 
 }  // namespace detail
