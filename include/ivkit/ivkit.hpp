@@ -66,3 +66,8 @@
 #include "ivkit/features/cmvn.hpp"
 #include "ivkit/features/vad.hpp"
 #include "ivkit/features/pipeline.hpp"
+#include "ivkit/io/kaldi_gmm.hpp"
+#include "ivkit/io/kaldi_ivector_extractor.hpp"
+#include "ivkit/io/kaldi_plda.hpp"
+#include "ivkit/io/kaldi_transform.hpp"
+#include "ivkit/io/model_files.hpp"
