@@ -13,6 +13,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -125,27 +126,47 @@ std::string format_error(F&& f) {
   return "";
 }
 
-/// Every prefix of `bytes` shorter than `complete` fails with a FormatError naming the file and an
-/// offset within the prefix.
-template <class Read>
-void check_truncations(const TempDir& dir, const std::string& fn, const std::string& bytes, std::size_t complete, Read read) {
+/// Checks that `msg` starts with "<fn>: '<source>' (offset n" with n <= len.
+void check_names_offset(const std::string& msg, const std::string& fn, const std::string& source, std::size_t len) {
+  const std::string head = fn + ": '" + source + "' (offset ";
+  if (msg.compare(0, head.size(), head) != 0) {
+    FAIL_CHECK("prefix of " << len << " bytes: " << msg);
+    return;
+  }
+  const std::size_t offset = std::stoul(msg.substr(head.size()));
+  if (offset > len) FAIL_CHECK("prefix of " << len << " bytes: offset " << offset << " is past the end: " << msg);
+}
+
+/// Every prefix of `bytes` shorter than `complete` fails with a FormatError naming the source and
+/// an offset within the prefix: read from memory as a source of known size and as a stream of
+/// unknown size (stdin) with `read_stream(KaldiInput&)`, and from a file with `read_file(path)`
+/// (every `file_step`-th prefix, files being slow to rewrite). The complete prefix reads.
+template <class ReadStream, class ReadFile>
+void check_truncations(const TempDir& dir, const std::string& fn, const std::string& bytes, std::size_t complete, ReadStream read_stream,
+                       ReadFile read_file, std::size_t file_step) {
   const std::string path = dir / "prefix";
   for (std::size_t len = 0; len < complete; ++len) {
-    spit(path, bytes.substr(0, len));
-    const std::string msg = format_error([&] { read(path); });
-    const std::string head = fn + ": '" + path + "' (offset ";
-    if (msg.compare(0, head.size(), head) != 0) {
-      FAIL_CHECK("prefix of " << len << " bytes: " << msg);
-      return;
+    const std::string prefix = bytes.substr(0, len);
+    for (const bool known_size : {true, false}) {
+      std::istringstream is(prefix);
+      ivkit::KaldiInput in(is, "mem", fn.c_str(), 0, known_size ? std::optional<std::uint64_t>(len) : std::nullopt);
+      check_names_offset(format_error([&] {
+                           in.read_binary_marker();
+                           read_stream(in);
+                         }),
+                         fn, "mem", len);
     }
-    const std::size_t offset = std::stoul(msg.substr(head.size()));
-    if (offset > len) {
-      FAIL_CHECK("prefix of " << len << " bytes: offset " << offset << " is past the end: " << msg);
-      return;
+    if (len % file_step == 0) {
+      spit(path, prefix);
+      check_names_offset(format_error([&] { read_file(path); }), fn, path, len);
     }
   }
+  std::istringstream is(bytes.substr(0, complete));
+  ivkit::KaldiInput in(is, "mem", fn.c_str());
+  in.read_binary_marker();
+  CHECK_NOTHROW(read_stream(in));
   spit(path, bytes.substr(0, complete));
-  CHECK_NOTHROW(read(path));
+  CHECK_NOTHROW(read_file(path));
 }
 
 template <class S>
@@ -791,25 +812,36 @@ TEST_CASE("every truncated model file is a FormatError naming the file and an of
   TempDir dir("truncation");
   const auto ex = random_extractor<double>(2, 2, 2, true, 3);
   const Vector<double> uw = (Vector<double>(2) << 0.5, 0.5).finished();
+  using ivkit::KaldiInput;
   for (const bool binary : {true, false}) {
     // In text mode the final newline (after the closing token and its space) is not needed.
     const std::size_t tail = binary ? 0 : 1;
     std::string bytes;
     ivkit::write_kaldi_diag_gmm(dir / "m", tiny_diag_gmm<float>(), binary);
     bytes = slurp(dir / "m");
-    check_truncations(dir, "read_kaldi_diag_gmm", bytes, bytes.size() - tail, [](const std::string& p) { ivkit::read_kaldi_diag_gmm<float>(p); });
+    check_truncations(
+        dir, "read_kaldi_diag_gmm", bytes, bytes.size() - tail, [](KaldiInput& in) { ivkit::read_kaldi_diag_gmm<float>(in); },
+        [](const std::string& p) { ivkit::read_kaldi_diag_gmm<float>(p); }, 1);
     ivkit::write_kaldi_full_gmm(dir / "m", tiny_full_gmm<double>(), binary);
     bytes = slurp(dir / "m");
-    check_truncations(dir, "read_kaldi_full_gmm", bytes, bytes.size() - tail, [](const std::string& p) { ivkit::read_kaldi_full_gmm<double>(p); });
+    check_truncations(
+        dir, "read_kaldi_full_gmm", bytes, bytes.size() - tail, [](KaldiInput& in) { ivkit::read_kaldi_full_gmm<double>(in); },
+        [](const std::string& p) { ivkit::read_kaldi_full_gmm<double>(p); }, 11);
     ivkit::write_kaldi_plda(dir / "m", tiny_plda<double>(), binary);
     bytes = slurp(dir / "m");
-    check_truncations(dir, "read_kaldi_plda", bytes, bytes.size(), [](const std::string& p) { ivkit::read_kaldi_plda<float>(p); });
+    check_truncations(
+        dir, "read_kaldi_plda", bytes, bytes.size(), [](KaldiInput& in) { ivkit::read_kaldi_plda<float>(in); },
+        [](const std::string& p) { ivkit::read_kaldi_plda<float>(p); }, 11);
     ivkit::write_kaldi_ivector_extractor(dir / "m", ex, uw, binary);
     bytes = slurp(dir / "m");
-    check_truncations(dir, "read_kaldi_ivector_extractor", bytes, bytes.size(),
-                      [&](const std::string& p) { ivkit::read_kaldi_ivector_extractor(p, ex.ubm_means()); });
+    check_truncations(
+        dir, "read_kaldi_ivector_extractor", bytes, bytes.size(),
+        [](KaldiInput& in) { ivkit::read_kaldi_ivector_extractor_data<double>(in); },
+        [&](const std::string& p) { ivkit::read_kaldi_ivector_extractor(p, ex.ubm_means()); }, 11);
     ivkit::write_kaldi_transform(dir / "m", ivkit::AffineTransform<double>(Matrix<double>(Matrix<double>::Ones(2, 2))), binary);
     bytes = slurp(dir / "m");
-    check_truncations(dir, "read_kaldi_transform", bytes, bytes.size() - tail, [](const std::string& p) { ivkit::read_kaldi_transform<double>(p); });
+    check_truncations(
+        dir, "read_kaldi_transform", bytes, bytes.size() - tail, [](KaldiInput& in) { ivkit::read_kaldi_transform<double>(in); },
+        [](const std::string& p) { ivkit::read_kaldi_transform<double>(p); }, 11);
   }
 }
