@@ -22,7 +22,7 @@
 /// sum_c T_c^T Sigma_c^-1 (F_c + N_c mu_c) is Kaldi's b for any mu_c, so the i-vectors are Kaldi's
 /// whatever UBM the statistics were centred on, as long as the extractor is built with the same
 /// means. final.ie does not hold those means: pass the UBM the statistics come from (Kaldi's
-/// extract_ivectors.sh takes its posteriors from final.ubm, selected with final.dubm).
+/// extract_ivectors.sh takes its posteriors from final.ubm on the 20 Gaussians its diagonal selects).
 ///
 /// Kaldi's ivector-extract writes w - p e_1 (the offset from the prior mean); ivkit returns w:
 /// subtract prior_mean()(0) from the first column, or convert the model with to_zero_mean().
