@@ -2,6 +2,7 @@
 // on statistics drawn from a known model; conventions, threads, bad input.
 #include <doctest/doctest.h>
 
+#include <Eigen/Cholesky>
 #include <Eigen/LU>
 #include <Eigen/QR>
 #include <Eigen/SVD>
@@ -262,6 +263,68 @@ TEST_CASE("The covariance update recovers the within-component variances") {
   o.update.second_order = &wrong;
   CHECK_THROWS_WITH_AS(train_extractor(e, stats, o),
                        "update_extractor: second-order totals are 8 x 4 but must be 8 x 3 and finite", DimensionMismatch);
+}
+
+TEST_CASE("The full-covariance update recovers the within-component covariances") {
+  Random rng(37);
+  const Index C = 6, D = 3, R = 2, U = 300;
+  Matrix<double> mu(C, D);
+  std::vector<ColMatrix<double>> truth, start;
+  for (Index c = 0; c < C; ++c) {
+    MatD a(D, D);
+    for (Index i = 0; i < D; ++i) {
+      mu(c, i) = rng.normal();
+      for (Index j = 0; j < D; ++j) a(i, j) = 0.6 * rng.normal();
+    }
+    truth.push_back(a * a.transpose() + 0.3 * MatD::Identity(D, D));
+    start.push_back(ColMatrix<double>::Identity(D, D));
+  }
+  MatD T(C * D, R);
+  for (Index i = 0; i < C * D; ++i)
+    for (Index r = 0; r < R; ++r) T(i, r) = 0.6 * rng.normal();
+  StatsSet<double> stats(C, D);
+  Matrix<double> second = Matrix<double>::Zero(C, D * (D + 1) / 2);
+  for (Index u = 0; u < U; ++u) {
+    VecD w(R);
+    for (Index r = 0; r < R; ++r) w(r) = rng.normal();
+    VecD n = VecD::Constant(C, 20.0);
+    Matrix<double> f = Matrix<double>::Zero(C, D);
+    for (Index c = 0; c < C; ++c) {
+      const MatD L = truth[static_cast<std::size_t>(c)].llt().matrixL();
+      const VecD m = T.middleRows(c * D, D) * w;
+      MatD scatter = MatD::Zero(D, D);
+      for (int t = 0; t < 20; ++t) {
+        VecD e(D);
+        for (Index d = 0; d < D; ++d) e(d) = rng.normal();
+        const VecD y = m + L * e;  // x - mu_c
+        f.row(c) += y.transpose();
+        scatter += y * y.transpose();
+      }
+      Eigen::VectorXd packed(D * (D + 1) / 2);
+      ivkit::pack_symmetric(scatter, packed);
+      second.row(c) += packed.transpose();
+    }
+    stats.add("u" + std::to_string(u), n, f);
+  }
+  MatD T0(C * D, R);
+  for (Index i = 0; i < C * D; ++i)
+    for (Index r = 0; r < R; ++r) T0(i, r) = 0.3 * rng.normal();
+  const IvectorExtractor<double> init(mu, mu, T0, start, Vector<double>::Zero(R));
+  IvectorTrainOptions o;
+  o.num_iterations = 12;
+  o.update.second_order = &second;
+  const auto e = train_extractor(init, stats, o);
+  double worst = 0;
+  for (Index c = 0; c < C; ++c)
+    worst = std::max(worst, (e.covariances()[static_cast<std::size_t>(c)] - truth[static_cast<std::size_t>(c)]).norm() /
+                                truth[static_cast<std::size_t>(c)].norm());
+  MESSAGE("largest relative error of the updated covariances: " << worst);
+  CHECK(worst < 0.1);
+  CHECK(min_principal_cosine(T, e.T()) > 0.99);
+  Matrix<double> diag_shaped(C, D);
+  o.update.second_order = &diag_shaped;
+  CHECK_THROWS_WITH_AS(train_extractor(e, stats, o),
+                       "update_extractor: second-order totals are 6 x 3 but must be 6 x 6 and finite", DimensionMismatch);
 }
 
 TEST_CASE("Accumulators add; accumulation is identical for any thread count") {

@@ -149,12 +149,13 @@ class IvectorExtractor {
     return rebuild(std::move(m2), T_, Vector<Scalar>::Zero(ivector_dim()));
   }
 
-  /// Model with new m, T and prior mean (and, for a diagonal model, optionally new variances);
-  /// the rest, including the approximation weights, is kept.
-  IvectorExtractor rebuild(Matrix<Scalar> m, Matrix<Scalar> T, Vector<Scalar> prior_mean,
-                           const Matrix<Scalar>* new_variances = nullptr) const {
+  /// Model with new m, T and prior mean (and optionally new variances for a diagonal model, or new
+  /// covariances for a full one); the rest, including the approximation weights, is kept.
+  IvectorExtractor rebuild(Matrix<Scalar> m, Matrix<Scalar> T, Vector<Scalar> prior_mean, const Matrix<Scalar>* new_variances = nullptr,
+                           const std::vector<ColMatrix<Scalar>>* new_covariances = nullptr) const {
     IvectorExtractor out = full_covariance()
-                               ? IvectorExtractor(ubm_means_, std::move(m), std::move(T), covariances_, std::move(prior_mean))
+                               ? IvectorExtractor(ubm_means_, std::move(m), std::move(T), new_covariances ? *new_covariances : covariances_,
+                                                  std::move(prior_mean))
                                : IvectorExtractor(ubm_means_, std::move(m), std::move(T),
                                                   new_variances ? *new_variances : variances_, std::move(prior_mean));
     if (approx_weights_.size() == num_components()) {

@@ -169,11 +169,14 @@ void accumulate_ivector_stats(const IvectorExtractor<Scalar>& model, const Stats
 struct IvectorUpdateOptions {
   bool minimum_divergence = true;  ///< re-estimate the prior (keeps the likelihood, speeds convergence)
   double min_gamma = 1e-3;         ///< components with less occupancy keep their T_c
-  /// Covariance update (diagonal models; Kaldi's --update-variances): needs the corpus totals of the
-  /// diagonal second-order statistics about the UBM means, sum_u S_uc (C x D), e.g. the sum of
+  /// Covariance update (Kaldi's --update-variances): needs the corpus totals of the second-order
+  /// statistics about the UBM means, sum_u S_uc: diagonal (C x D) for a diagonal model, packed full
+  /// (C x D(D+1)/2, as compute_stats with a full UBM gives) for a full-covariance model; e.g. the sum of
   /// compute_stats(..., second_order = true).second over the training utterances. Null: Sigma is kept.
   const Matrix<double>* second_order = nullptr;
-  double variance_floor = 0.01;    ///< updated variances >= variance_floor * the current ones
+  /// Updated variances >= variance_floor * the current ones; for full covariances, the eigenvalues of
+  /// the new covariance relative to the current one (in the current one's Cholesky basis) are floored.
+  double variance_floor = 0.01;
 };
 
 /// M-step: T_c = Y_c R_c^-1, then minimum divergence in the model's convention.
@@ -200,17 +203,41 @@ IvectorExtractor<Scalar> update_extractor(const IvectorExtractor<Scalar>& model,
   Matrix<Scalar> m = model.m();
   Vector<Scalar> prior = model.prior_mean();
   Matrix<Scalar> variances = model.variances();
+  std::vector<ColMatrix<Scalar>> covariances;
   if (opts.second_order) {
     // Sigma_c = (S'_c - T_c Y_c^T) / gamma_c with S'_c the scatter about m_c (Kaldi's UpdateVariances,
     // simplified with T_c R_c = Y_c); S about the UBM means moves to m_c with a_c = m_c - mu_c:
     // S' = S - 2 a F + gamma a^2 (diagonal).
-    if (model.full_covariance())
-      throw InvalidArgument(detail::message(fn, ": the covariance update is implemented for diagonal models only"));
     const Matrix<double>& S2 = *opts.second_order;
-    if (S2.rows() != C || S2.cols() != D || !S2.allFinite())
+    const Index cols = model.full_covariance() ? packed_size(D) : D;
+    if (S2.rows() != C || S2.cols() != cols || !S2.allFinite())
       throw DimensionMismatch(detail::message(fn, ": second-order totals are ", S2.rows(), " x ", S2.cols(), " but must be ", C,
-                                              " x ", D, " and finite"));
-    for (Index c = 0; c < C; ++c) {
+                                              " x ", cols, " and finite"));
+    if (model.full_covariance()) {
+      // Full: S' = S - a F^T - F a^T + gamma a a^T, Sigma_c = sym(S' - T_c Y_c^T) / gamma_c, then
+      // floored against the current covariance.
+      covariances = model.covariances();
+      for (Index c = 0; c < C; ++c) {
+        const double g = acc.gamma(c);
+        if (!(g > opts.min_gamma)) continue;
+        const Eigen::VectorXd a = (model.m().row(c) - model.ubm_means().row(c)).transpose().template cast<double>();
+        const Eigen::VectorXd F = acc.f_sum.segment(c * D, D);
+        ColMatrix<double> s_about_m = unpack_symmetric<double>(S2.row(c), D) - a * F.transpose() - F * a.transpose() + g * a * a.transpose();
+        ColMatrix<double> sigma = (s_about_m - T.middleRows(c * D, D).template cast<double>() * acc.Y.middleRows(c * D, D).transpose()) / g;
+        sigma = 0.5 * (sigma + sigma.transpose()).eval();
+        const ColMatrix<double> old = model.covariances()[static_cast<std::size_t>(c)].template cast<double>();
+        Eigen::LLT<ColMatrix<double>> old_llt(old);
+        const ColMatrix<double> L = old_llt.matrixL();
+        const ColMatrix<double> Linv = L.triangularView<Eigen::Lower>().solve(ColMatrix<double>::Identity(D, D));
+        ColMatrix<double> rel = Linv * sigma * Linv.transpose();
+        rel = 0.5 * (rel + rel.transpose()).eval();
+        Eigen::SelfAdjointEigenSolver<ColMatrix<double>> eig(rel);
+        const Eigen::VectorXd ev = eig.eigenvalues().cwiseMax(opts.variance_floor);
+        sigma = L * (eig.eigenvectors() * ev.asDiagonal() * eig.eigenvectors().transpose()) * L.transpose();
+        covariances[static_cast<std::size_t>(c)] = (0.5 * (sigma + sigma.transpose())).template cast<Scalar>();
+      }
+    }
+    for (Index c = 0; c < C && !model.full_covariance(); ++c) {
       const double g = acc.gamma(c);
       if (!(g > opts.min_gamma)) continue;
       const Eigen::ArrayXd a = (model.m().row(c) - model.ubm_means().row(c)).transpose().template cast<double>().array();
@@ -251,6 +278,7 @@ IvectorExtractor<Scalar> update_extractor(const IvectorExtractor<Scalar>& model,
       prior.setZero();
     }
   }
+  if (opts.second_order && model.full_covariance()) return model.rebuild(std::move(m), std::move(T), std::move(prior), nullptr, &covariances);
   return model.rebuild(std::move(m), std::move(T), std::move(prior), opts.second_order ? &variances : nullptr);
 }
 
