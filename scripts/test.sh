@@ -1,13 +1,31 @@
 #!/usr/bin/env bash
-# The whole test suite: install dependencies, configure, build (-O2), run ctest.
+# The whole test suite: install dependencies, configure, build (-O2), run ctest; then the hardening
+# pass (docs/reliability.md): the parser, back-end and front-end tests and the fuzz corpus replays
+# once more under AddressSanitizer + UndefinedBehaviorSanitizer (clang), and every libFuzzer
+# harness for IVKIT_FUZZ_SECONDS (default 15) from the committed corpus.
+#   IVKIT_HARDENING=0 skips the hardening pass; IVKIT_TEST_BUILD_DIR moves the main build (build/test).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install_deps.sh
-build=${IVKIT_TEST_BUILD_DIR:-build/test}
+jobs=$(nproc)
 launcher=()
 if command -v ccache >/dev/null 2>&1; then launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache); fi
+
+build=${IVKIT_TEST_BUILD_DIR:-build/test}
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O2 -DNDEBUG" \
   -DIVKIT_BUILD_TESTS=ON -DIVKIT_BUILD_EXAMPLES=ON -DIVKIT_BUILD_BENCH=OFF "${launcher[@]}"
-cmake --build "$build" -j "$(nproc)"
-cd "$build"
-ctest --output-on-failure -j "$(nproc)"
+cmake --build "$build" -j "$jobs"
+(cd "$build" && ctest --output-on-failure -j "$jobs")
+
+if [ "${IVKIT_HARDENING:-1}" = "0" ]; then exit 0; fi
+hardening=${IVKIT_HARDENING_BUILD_DIR:-build/hardening}
+# -O1: sanitizers need no more, and it compiles faster. IVKIT_SANITIZE instruments every test and
+# harness; IVKIT_FUZZ adds the libFuzzer binaries.
+cmake -S . -B "$hardening" -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g -DNDEBUG" -DIVKIT_BUILD_TESTS=ON -DIVKIT_BUILD_EXAMPLES=OFF \
+  -DIVKIT_BUILD_BENCH=OFF -DIVKIT_WITH_MPI=OFF -DIVKIT_SANITIZE=ON -DIVKIT_FUZZ=ON \
+  -DIVKIT_FUZZ_SECONDS="${IVKIT_FUZZ_SECONDS:-15}" "${launcher[@]}"
+cmake --build "$hardening" -j "$jobs" --target ivkit_sanitizer_tests ivkit_fuzzers
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:strict_string_checks=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+(cd "$hardening" && ctest --output-on-failure -j "$jobs" -R "$(cat "$hardening/sanitizer_tests.regex")")

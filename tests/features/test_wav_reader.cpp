@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -178,6 +179,23 @@ TEST_CASE("read_wav: errors name the file") {
   WavReadOptions any;
   any.any_format = true;
   CHECK(read_wav(aiff, any).samples == std::vector<float>{5, 6, 7});
+
+  // A float file that stores a NaN or an infinity: named with its sample frame, never passed on.
+  const auto nan_file = dir.file("nan.wav");
+  std::vector<float> with_nan(10, 0.25f);
+  with_nan[7] = std::numeric_limits<float>::quiet_NaN();
+  write_file(nan_file, SF_FORMAT_WAV | SF_FORMAT_FLOAT, 16000, 1, with_nan);
+  CHECK_THROWS_WITH_AS(read_wav(nan_file), ("read_wav: '" + nan_file + "' has a non-finite sample (nan) at sample frame 7 of channel 0").c_str(),
+                       FormatError);
+  const auto inf_file = dir.file("inf.wav");
+  std::vector<float> with_inf(2 * 5, 0.5f);
+  with_inf[2 * 3 + 1] = -std::numeric_limits<float>::infinity();
+  write_file(inf_file, SF_FORMAT_WAV | SF_FORMAT_FLOAT, 16000, 2, with_inf);
+  CHECK(read_wav(inf_file).samples.size() == 5);  // channel 0 is clean
+  WavReadOptions right;
+  right.channel = 1;
+  CHECK_THROWS_WITH_AS(read_wav(inf_file, right),
+                       ("read_wav: '" + inf_file + "' has a non-finite sample (-inf) at sample frame 3 of channel 1").c_str(), FormatError);
 
   WavReadOptions ch;
   ch.channel = 1;

@@ -12,7 +12,8 @@
 ///
 /// Bad files: a missing or unreadable file is an IoError; an empty file, a file libsndfile does
 /// not recognise, a non-WAV container (unless any_format), or a WAV file whose data chunk is
-/// shorter than its header says (truncated) is a FormatError. Every message names the file.
+/// shorter than its header says (truncated), or a float file holding a NaN or infinite sample, is a
+/// FormatError. Every message names the file.
 #pragma once
 
 #include <sndfile.h>
@@ -20,6 +21,7 @@
 #include <Eigen/Core>
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -234,7 +236,8 @@ inline WavData read_wav(const std::string& path, const WavReadOptions& opts = Wa
   sf_command(f.get(), SFC_SET_NORM_FLOAT, nullptr, SF_TRUE);
   const float scale = opts.scale == SampleScale::Int16 ? 32768.0f : 1.0f;
   const sf_count_t total = info.frames;
-  out.samples.resize(static_cast<size_t>(total));
+  // Grow with what is actually read: a corrupt header's frame count never drives one huge allocation.
+  out.samples.reserve(static_cast<size_t>(std::min<sf_count_t>(total, sf_count_t{1} << 24)));
   const sf_count_t chunk = 65536;
   std::vector<float> buf(static_cast<size_t>(chunk * info.channels));
   sf_count_t done = 0;
@@ -242,8 +245,14 @@ inline WavData read_wav(const std::string& path, const WavReadOptions& opts = Wa
     const sf_count_t want = std::min<sf_count_t>(chunk, total - done);
     const sf_count_t got = sf_readf_float(f.get(), buf.data(), want);
     if (got <= 0) break;
-    for (sf_count_t i = 0; i < got; ++i)
-      out.samples[static_cast<size_t>(done + i)] = buf[static_cast<size_t>(i * info.channels + opts.channel)] * scale;
+    for (sf_count_t i = 0; i < got; ++i) {
+      const float x = buf[static_cast<size_t>(i * info.channels + opts.channel)];
+      // Float WAV files can store NaN or infinity; features computed from them would be silent NaNs.
+      if (!std::isfinite(x))
+        throw FormatError(detail::message(who, ": '", path, "' has a non-finite sample (", x, ") at sample frame ",
+                                          done + i, " of channel ", opts.channel));
+      out.samples.push_back(x * scale);
+    }
     done += got;
   }
   if (done != total)
