@@ -1,0 +1,150 @@
+// Numerical stress (docs/reliability.md): extreme feature scales, near-duplicate frames, float
+// models trained on millions of frames, i-vector dimensions above the data's rank. Every result is
+// finite and is what the math says it should be: EM is scale-equivariant, and float models are
+// accumulated in double, so they agree with a double computation.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <vector>
+
+#include "ivkit/ivkit.hpp"
+#include "support/reference.hpp"
+
+using ivkit::Index;
+
+namespace {
+
+// N frames of a 4-component mixture in D dimensions, fixed for a seed.
+Eigen::MatrixXd mixture_frames(Index n, Index d, std::uint64_t seed) {
+  ivkit::Random rng(seed);
+  Eigen::MatrixXd mu(4, d), sd(4, d);
+  for (Index c = 0; c < 4; ++c)
+    for (Index j = 0; j < d; ++j) {
+      mu(c, j) = 4.0 * rng.normal();
+      sd(c, j) = 0.5 + rng.uniform();
+    }
+  Eigen::MatrixXd x(n, d);
+  for (Index t = 0; t < n; ++t) {
+    const Index c = static_cast<Index>(rng.uniform_index(4));
+    for (Index j = 0; j < d; ++j) x(t, j) = mu(c, j) + sd(c, j) * rng.normal();
+  }
+  return x;
+}
+
+template <class M>
+bool all_finite(const M& m) {
+  return m.array().isFinite().all();
+}
+
+template <class S>
+double max_rel_diff(const ivkit::Matrix<S>& a, const Eigen::MatrixXd& b) {
+  return (a.template cast<double>() - b).cwiseAbs().maxCoeff() / b.cwiseAbs().maxCoeff();
+}
+
+}  // namespace
+
+TEST_CASE_TEMPLATE("GMM training is scale-equivariant from 1e-6 to 1e6 (features in any unit)", S, float, double) {
+  const Eigen::MatrixXd base = mixture_frames(20000, 5, 11);
+  ivkit::GmmTrainOptions opts;
+  opts.num_components = 4;
+  opts.num_iterations = 8;
+  opts.seed = 5;
+  const ivkit::Matrix<S> x1 = base.cast<S>();
+  const auto ref = ivkit::train_diag_gmm<S>(x1, opts);
+  const double ref_ll = ivkit::average_log_likelihood(ref, x1);
+  const double tol = std::is_same_v<S, float> ? 2e-3 : 1e-8;
+  for (const double scale : {1e-6, 1e6}) {
+    CAPTURE(scale);
+    const ivkit::Matrix<S> xs = (base * scale).cast<S>();
+    const auto m = ivkit::train_diag_gmm<S>(xs, opts);
+    REQUIRE(m.num_components() == 4);
+    CHECK(all_finite(m.means()));
+    CHECK(all_finite(m.variances()));
+    CHECK((m.variances().array() > 0).all());
+    CHECK(max_rel_diff(m.means(), ref.means().template cast<double>() * scale) < tol);
+    CHECK(max_rel_diff(m.variances(), ref.variances().template cast<double>() * (scale * scale)) < 2 * tol);
+    CHECK(max_rel_diff(ivkit::Matrix<S>(m.weights()), ref.weights().template cast<double>()) < tol);
+    // log p(s x) = log p(x) - D log s for the scaled model.
+    const double ll = ivkit::average_log_likelihood(m, xs);
+    CHECK(std::isfinite(ll));
+    CHECK(ll == doctest::Approx(ref_ll - 5 * std::log(scale)).epsilon(tol));
+
+    // Statistics and i-vectors are invariant to the unit: F scales with s, Sigma with s^2, T with s.
+    ivkit::StatsSet<S> stats(4, 5);
+    for (Index u = 0; u < 20; ++u) ivkit::add_to(stats, "u" + std::to_string(u), ivkit::compute_stats(m, xs.middleRows(u * 500, 500)));
+    CHECK(all_finite(stats.first()));
+    const auto ex = ivkit::init_extractor_random(m, 3, 9);
+    const auto iv = ex.extract(stats);
+    CHECK(all_finite(iv.means));
+  }
+}
+
+TEST_CASE("near-duplicate frames: the variance floor keeps every component finite and positive") {
+  Eigen::MatrixXd x = Eigen::MatrixXd::Constant(6000, 3, 2.5);
+  ivkit::Random rng(3);
+  for (Index t = 0; t < x.rows(); ++t)
+    for (Index j = 0; j < 3; ++j) x(t, j) += 1e-7 * rng.normal();
+  ivkit::GmmTrainOptions opts;
+  opts.num_components = 4;
+  opts.num_iterations = 5;
+  const ivkit::Matrix<float> xf = x.cast<float>();
+  const auto m = ivkit::train_diag_gmm<float>(xf, opts);
+  CHECK(all_finite(m.means()));
+  CHECK(all_finite(m.variances()));
+  CHECK((m.variances().array() > 0).all());
+  CHECK(std::isfinite(ivkit::average_log_likelihood(m, xf)));
+  // Exactly identical frames have no variance to floor against: a clear error, not a NaN model.
+  const ivkit::Matrix<float> same = ivkit::Matrix<float>::Constant(100, 3, 1.0f);
+  CHECK_THROWS_AS(ivkit::train_diag_gmm<float>(same, opts), ivkit::Error);
+}
+
+TEST_CASE("a float model trained on millions of frames is accumulated in double") {
+  // 3 million frames far from the origin with a small spread: summing x and x^2 in float would
+  // lose the variance entirely (1e3^2 * 3e6 needs more than float's 24 bits).
+  const Index n = 3000000;
+  ivkit::Random rng(17);
+  ivkit::Matrix<float> x(n, 2);
+  double sum[2] = {0, 0};
+  for (Index t = 0; t < n; ++t)
+    for (Index j = 0; j < 2; ++j) {
+      x(t, j) = static_cast<float>((j ? -1000.0 : 1000.0) + 0.01 * rng.normal());
+      sum[j] += static_cast<double>(x(t, j));
+    }
+  double var[2] = {0, 0};
+  for (Index t = 0; t < n; ++t)
+    for (Index j = 0; j < 2; ++j) var[j] += std::pow(static_cast<double>(x(t, j)) - sum[j] / n, 2);
+  ivkit::GmmTrainOptions opts;
+  opts.num_components = 1;
+  opts.num_iterations = 2;
+  const auto m = ivkit::train_diag_gmm<float>(x, opts);
+  for (Index j = 0; j < 2; ++j) {
+    CAPTURE(j);
+    CHECK(static_cast<double>(m.means()(0, j)) == doctest::Approx(sum[j] / n).epsilon(1e-7));
+    CHECK(static_cast<double>(m.variances()(0, j)) == doctest::Approx(var[j] / n).epsilon(2e-3));
+  }
+}
+
+TEST_CASE("an i-vector dimension above the data's rank: training and extraction stay finite") {
+  const Eigen::MatrixXd frames = mixture_frames(4000, 4, 23);
+  ivkit::GmmTrainOptions opts;
+  opts.num_components = 4;
+  opts.num_iterations = 5;
+  const ivkit::Matrix<double> x = frames;
+  const auto ubm = ivkit::train_diag_gmm<double>(x, opts);
+  // 8 utterances, R = 40: far more i-vector dimensions than utterances (and than C D = 16).
+  ivkit::StatsSet<double> stats(4, 4);
+  for (Index u = 0; u < 8; ++u) ivkit::add_to(stats, "u" + std::to_string(u), ivkit::compute_stats(ubm, x.middleRows(u * 500, 500)));
+  ivkit::IvectorTrainOptions topts;
+  topts.num_iterations = 4;
+  std::vector<double> objective;
+  topts.progress = [&](const ivkit::IvectorIteration& it) { objective.push_back(it.objective); };
+  const auto ex = ivkit::train_extractor(ivkit::init_extractor_random(ubm, 40, 3), stats, topts);
+  REQUIRE(objective.size() == 4);
+  for (std::size_t i = 0; i < objective.size(); ++i) CHECK(std::isfinite(objective[i]));
+  for (std::size_t i = 1; i < objective.size(); ++i) CHECK(objective[i] >= objective[i - 1] - 1e-9 * std::abs(objective[i - 1]));
+  const auto iv = ex.extract(stats);
+  CHECK(all_finite(iv.means));
+  REQUIRE(iv.variances.size() > 0);
+  CHECK(all_finite(iv.variances));
+  CHECK((iv.variances.array() > 0).all());
+}
