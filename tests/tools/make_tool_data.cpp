@@ -1,0 +1,152 @@
+// Writes the small data folders the end-to-end tests of the command-line tools run on: features
+// drawn from speaker-dependent GMMs (a known base mixture whose means move by a speaker offset in a
+// low-dimensional subspace, plus a smaller session offset and frame noise), in Kaldi's formats.
+//
+//   make_tool_data OUT [--seed S]
+//
+//   OUT/train/{feats.ark,feats.scp,utt2spk,spk2utt}   40 speakers x 8 utterances (UBM, extractor, back-end)
+//   OUT/enrol/{feats.ark,feats.scp,utt2spk,spk2utt}   24 other speakers x 2 utterances
+//   OUT/test/{feats.ark,feats.scp,utt2spk}            the same 24 speakers x 3 utterances
+//   OUT/trials                                        every enrolment speaker against every test utterance
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include <ivkit/core/random.hpp>
+#include <ivkit/io/kaldi_writer.hpp>
+
+namespace {
+
+using ivkit::Index;
+using Mat = Eigen::MatrixXd;
+
+constexpr Index kDim = 12, kComponents = 8, kSpeakerRank = 4, kSessionRank = 2;
+
+struct World {
+  Eigen::VectorXd weights;
+  Mat means, stddev;                 // K x D
+  std::vector<Mat> speaker, session;  // per component: D x rank
+};
+
+World make_world(ivkit::Random& rng) {
+  World w;
+  w.weights.resize(kComponents);
+  w.means.resize(kComponents, kDim);
+  w.stddev.resize(kComponents, kDim);
+  for (Index c = 0; c < kComponents; ++c) {
+    w.weights(c) = 0.5 + rng.uniform();
+    for (Index d = 0; d < kDim; ++d) {
+      w.means(c, d) = 3.0 * rng.normal();
+      w.stddev(c, d) = std::sqrt(0.5 + rng.uniform());
+    }
+    Mat v(kDim, kSpeakerRank), u(kDim, kSessionRank);
+    for (Index i = 0; i < v.size(); ++i) v.data()[i] = 0.5 * rng.normal();
+    for (Index i = 0; i < u.size(); ++i) u.data()[i] = 0.2 * rng.normal();
+    w.speaker.push_back(v);
+    w.session.push_back(u);
+  }
+  w.weights /= w.weights.sum();
+  return w;
+}
+
+ivkit::Matrix<float> utterance(const World& w, const Eigen::VectorXd& spk, ivkit::Random& rng) {
+  Eigen::VectorXd sess(kSessionRank);
+  for (Index i = 0; i < kSessionRank; ++i) sess(i) = rng.normal();
+  const Index n = 150 + static_cast<Index>(rng.uniform_index(151));
+  ivkit::Matrix<float> x(n, kDim);
+  for (Index t = 0; t < n; ++t) {
+    double u = rng.uniform(), acc = 0;
+    Index c = 0;
+    for (; c < kComponents - 1; ++c) {
+      acc += w.weights(c);
+      if (u < acc) break;
+    }
+    const Eigen::VectorXd mean = w.means.row(c).transpose() + w.speaker[static_cast<std::size_t>(c)] * spk +
+                                 w.session[static_cast<std::size_t>(c)] * sess;
+    for (Index d = 0; d < kDim; ++d) x(t, d) = static_cast<float>(mean(d) + w.stddev(c, d) * rng.normal());
+  }
+  return x;
+}
+
+struct Speaker {
+  std::string id;
+  Eigen::VectorXd factors;
+};
+
+void write_text(const std::string& path, const std::string& text) {
+  std::ofstream out(path);
+  out << text;
+  if (!out) {
+    std::fprintf(stderr, "make_tool_data: cannot write '%s'\n", path.c_str());
+    std::exit(1);
+  }
+}
+
+// Writes utterances `first .. first + count - 1` of each speaker; returns the utterance ids per speaker.
+std::vector<std::vector<std::string>> write_set(const std::string& dir, const World& w, const std::vector<Speaker>& speakers, int first,
+                                                int count, ivkit::Random& rng, bool spk2utt) {
+  std::filesystem::create_directories(dir);
+  const std::string ark = std::filesystem::absolute(dir + "/feats.ark").string();
+  const std::string scp = std::filesystem::absolute(dir + "/feats.scp").string();
+  ivkit::KaldiWriter<ivkit::Matrix<float>> out("ark,scp:" + ark + "," + scp);
+  std::string u2s, s2u;
+  std::vector<std::vector<std::string>> ids;
+  for (const auto& s : speakers) {
+    ids.emplace_back();
+    s2u += s.id;
+    for (int k = first; k < first + count; ++k) {
+      const std::string utt = s.id + "-utt" + std::to_string(k);
+      out.write(utt, utterance(w, s.factors, rng));
+      u2s += utt + " " + s.id + "\n";
+      s2u += " " + utt;
+      ids.back().push_back(utt);
+    }
+    s2u += "\n";
+  }
+  out.close();
+  write_text(dir + "/utt2spk", u2s);
+  if (spk2utt) write_text(dir + "/spk2utt", s2u);
+  return ids;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 2 && argc != 4) {
+    std::fprintf(stderr, "usage: make_tool_data OUT [--seed S]\n");
+    return 2;
+  }
+  const std::string out = argv[1];
+  std::uint64_t seed = 20240531;
+  if (argc == 4) seed = std::strtoull(argv[3], nullptr, 10);
+  ivkit::Random rng(seed);
+  const World w = make_world(rng);
+  auto make_speakers = [&](const char* prefix, int n) {
+    std::vector<Speaker> s;
+    for (int i = 0; i < n; ++i) {
+      Speaker sp;
+      char id[32];
+      std::snprintf(id, sizeof id, "%s%03d", prefix, i);
+      sp.id = id;
+      sp.factors.resize(kSpeakerRank);
+      for (Index r = 0; r < kSpeakerRank; ++r) sp.factors(r) = rng.normal();
+      s.push_back(sp);
+    }
+    return s;
+  };
+  const auto train = make_speakers("trn", 40);
+  const auto eval = make_speakers("spk", 24);
+  write_set(out + "/train", w, train, 0, 8, rng, true);
+  write_set(out + "/enrol", w, eval, 0, 2, rng, true);
+  const auto test_ids = write_set(out + "/test", w, eval, 2, 3, rng, false);
+  std::string trials;
+  for (std::size_t e = 0; e < eval.size(); ++e)
+    for (std::size_t s = 0; s < eval.size(); ++s)
+      for (const auto& utt : test_ids[s]) trials += eval[e].id + " " + utt + (e == s ? " target\n" : " nontarget\n");
+  write_text(out + "/trials", trials);
+  std::printf("make_tool_data: wrote %s/{train,enrol,test,trials}\n", out.c_str());
+  return 0;
+}

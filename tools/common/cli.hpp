@@ -1,0 +1,77 @@
+// Shared command-line behaviour of the ivkit tools: CLI11 set-up, --help with an example, the
+// common options (--threads, --quiet), logging to stderr, and the exit codes:
+//   0 success (and --help), 1 a runtime error (ivkit::Error and friends: one line, "tool: error: ..."),
+//   2 a usage error (unknown option, missing argument, invalid value, inconsistent options).
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <functional>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <utility>
+
+namespace ivkit_tools {
+
+/// An inconsistent or invalid combination of options found after parsing: exit code 2.
+class UsageError : public std::runtime_error {
+ public:
+  explicit UsageError(const std::string& what) : std::runtime_error(what) {}
+};
+
+/// One command-line tool: its CLI11 app, common options and the error handling of main().
+class Tool {
+ public:
+  /// @param name the program name (ivkit-train-ubm)
+  /// @param description one paragraph for --help
+  /// @param example one or more example command lines for --help
+  Tool(std::string name, const std::string& description, const std::string& example);
+
+  CLI::App& app() { return app_; }
+  const std::string& name() const { return name_; }
+
+  /// Adds --threads N (0 = all hardware threads) to the options.
+  void add_threads_option(const std::string& what = "worker threads (0 = all hardware threads); results do not depend on it");
+  /// The value of --threads (0 = all).
+  int threads() const { return threads_; }
+  bool quiet() const { return quiet_; }
+
+  /// Parses the command line and runs `body`; returns the process exit code (see the file comment).
+  int run(int argc, char** argv, const std::function<void()>& body);
+
+  /// "name: message" on stderr, unless --quiet.
+  template <class... Parts>
+  void info(Parts&&... parts) const {
+    if (quiet_) return;
+    std::ostringstream s;
+    (s << ... << std::forward<Parts>(parts));
+    log_line(s.str());
+  }
+  /// "name: warning: message" on stderr (also with --quiet).
+  template <class... Parts>
+  void warn(Parts&&... parts) const {
+    std::ostringstream s;
+    s << "warning: ";
+    (s << ... << std::forward<Parts>(parts));
+    log_line(s.str());
+  }
+
+ private:
+  void log_line(const std::string& line) const;
+
+  std::string name_;
+  CLI::App app_;
+  int threads_ = 0;
+  bool quiet_ = false;
+};
+
+/// Shortest decimal text that reads back to exactly `v` (scores, model values in text).
+std::string format_real(double v);
+/// Shortest decimal text that reads back to exactly the float `v` (scores computed in float).
+std::string format_float(float v);
+/// "1.2 s", "3 min 4 s", "2 h 5 min".
+std::string format_duration(double seconds);
+
+}  // namespace ivkit_tools

@@ -1,0 +1,77 @@
+#include "common/stats.hpp"
+
+#include <ivkit/core/error.hpp>
+#include <ivkit/core/parallel.hpp>
+#include <ivkit/io/kaldi_reader.hpp>
+
+namespace ivkit_tools {
+
+using ivkit::detail::message;
+
+StatsComputer::StatsComputer(const Ubm& ubm, PosteriorOptions options, const std::string& gselect_rspecifier)
+    : ubm_(ubm), options_(options), gselect_rspecifier_(gselect_rspecifier) {
+  if (!gselect_rspecifier_.empty())
+    gselect_ = std::make_unique<ivkit::KaldiRandomAccessReader<Int32VectorVector>>(gselect_rspecifier_);
+}
+
+StatsComputer::~StatsComputer() = default;
+
+std::vector<ivkit::UtteranceStats> StatsComputer::compute(const std::vector<Utterance>& batch, int threads) {
+  const std::size_t n = batch.size();
+  // Selections are looked up here, in order (the table reader is not thread-safe).
+  std::vector<ivkit::GaussianSelection> selections(gselect_ ? n : 0);
+  if (gselect_) {
+    for (std::size_t i = 0; i < n; ++i) {
+      const auto& u = batch[i];
+      if (!gselect_->has_key(u.key))
+        throw ivkit::FormatError(message("utterance '", u.key, "' has no Gaussian selection in '", gselect_rspecifier_, "'"));
+      const std::string what = message("the Gaussian selection of utterance '", u.key, "' in '", gselect_rspecifier_, "'");
+      selections[i] = gselect_from_table(gselect_->value(u.key), ubm_.num_components(), what);
+      if (selections[i].num_frames() != u.frames.rows())
+        throw ivkit::FormatError(message(what, " has ", selections[i].num_frames(), " frames but the features have ", u.frames.rows(),
+                                         " (was it computed on other features?)"));
+    }
+  }
+  ivkit::StatsOptions so;
+  so.posterior_scale = options_.posterior_scale;
+  so.max_count = options_.max_count;
+  so.second_order = options_.second_order;
+  so.num_threads = 1;
+  std::vector<ivkit::UtteranceStats> out(n);
+  ivkit::parallel_for_blocks(static_cast<Index>(n), threads, [&](Index b) {
+    const auto i = static_cast<std::size_t>(b);
+    const Utterance& u = batch[i];
+    const Index C = ubm_.num_components(), D = ubm_.dim();
+    if (u.frames.rows() == 0) {  // no frames: zero statistics (the extractor gives the prior)
+      ivkit::UtteranceStats s;
+      s.zeroth = Eigen::VectorXd::Zero(C);
+      s.first = ivkit::Matrix<double>::Zero(C, D);
+      if (so.second_order) s.second = ivkit::Matrix<double>::Zero(C, D);
+      out[i] = std::move(s);
+      return;
+    }
+    try {
+      if (gselect_) {
+        if (ubm_.is_full()) {
+          const auto post = ubm_.full().selected_posteriors(u.frames, selections[i], options_.min_post);
+          out[i] = ivkit::stats_from_posteriors(post, u.frames, ubm_.means(), so);
+        } else {
+          const auto post = ubm_.diag().selected_posteriors(u.frames, selections[i], options_.min_post);
+          out[i] = ivkit::stats_from_posteriors(post, u.frames, ubm_.means(), so);
+        }
+      } else {
+        ivkit::StatsOptions to = so;
+        to.top_n = options_.num_gselect;
+        to.min_post = options_.min_post;
+        // Diagonal second-order statistics: from the posteriors (compute_stats gives full ones for a full UBM).
+        if (ubm_.is_full()) out[i] = ivkit::compute_stats(ubm_.full(), u.frames, to);
+        else out[i] = ivkit::compute_stats(ubm_.diag(), u.frames, to);
+      }
+    } catch (const ivkit::Error& e) {
+      throw ivkit::FormatError(message("utterance '", u.key, "': ", e.what()));
+    }
+  });
+  return out;
+}
+
+}  // namespace ivkit_tools

@@ -1,0 +1,48 @@
+// Baum-Welch statistics of utterances for the extractor tools, the way Kaldi's recipes get them:
+// posteriors of the UBM restricted to a Gaussian selection (gmm-gselect, then
+// fgmm-global-gselect-to-post --min-post), or, without a selection table, to the top-N
+// components of the UBM itself; scaled (scale-post) and optionally capped in total count.
+// Utterances of a batch are processed in parallel, one per task, so the statistics do not depend on
+// the thread count.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <ivkit/io/kaldi_reader.hpp>
+#include <ivkit/stats/baum_welch.hpp>
+
+#include "common/features.hpp"
+#include "common/gselect_table.hpp"
+#include "common/models.hpp"
+
+namespace ivkit_tools {
+
+struct PosteriorOptions {
+  Index num_gselect = 20;         ///< components per frame when there is no selection table
+  double min_post = 0.025;        ///< prune posteriors below (Kaldi's --min-post)
+  double posterior_scale = 1.0;   ///< Kaldi's scale-post
+  double max_count = 0.0;         ///< > 0: cap the total count of an utterance (Kaldi's --max-count)
+  bool second_order = false;      ///< also diagonal second-order statistics (variance update)
+};
+
+class StatsComputer {
+ public:
+  /// @param gselect_rspecifier a Gaussian-selection table (ivkit-gselect, Kaldi's gmm-gselect), or empty
+  StatsComputer(const Ubm& ubm, PosteriorOptions options, const std::string& gselect_rspecifier);
+  ~StatsComputer();
+
+  /// The statistics of each utterance of the batch (in order), on `threads` threads.
+  /// @throws ivkit::Error naming the utterance (missing selection, frame counts that differ, ...)
+  std::vector<ivkit::UtteranceStats> compute(const std::vector<Utterance>& batch, int threads);
+
+ private:
+  const Ubm& ubm_;
+  PosteriorOptions options_;
+  std::string gselect_rspecifier_;
+  std::unique_ptr<ivkit::KaldiRandomAccessReader<Int32VectorVector>> gselect_;
+};
+
+}  // namespace ivkit_tools

@@ -1,0 +1,245 @@
+// ivkit-train-ivector-extractor: trains an i-vector extractor (total-variability matrix) by EM from
+// a UBM and features, as Kaldi's sid/train_ivector_extractor.sh (ivector-extractor-init,
+// ivector-extractor-acc-stats, ivector-extractor-est), with a checkpoint after every iteration.
+#include <string>
+#include <vector>
+
+#include <ivkit/io/kaldi_ivector_extractor.hpp>
+#include <ivkit/io/model_files.hpp>
+#include <ivkit/ivector/init.hpp>
+#include <ivkit/ivector/trainer.hpp>
+
+#include "common/checkpoint.hpp"
+#include "common/cli.hpp"
+#include "common/features.hpp"
+#include "common/models.hpp"
+#include "common/progress.hpp"
+#include "common/stats.hpp"
+
+using namespace ivkit_tools;
+using ivkit::Index;
+using ivkit::Matrix;
+using StatsBatch = ivkit::StatsSet<float>;
+
+namespace {
+
+constexpr std::size_t kBatch = 256;       // utterances per statistics batch (fixed: results do not depend on threads)
+constexpr Index kPcaUtterances = 2000;    // utterances the PCA initialisation looks at
+
+struct Options {
+  std::string ubm, feats, output, gselect, init = "random", convention = "kaldi";
+  Index ivector_dim = 400;
+  int num_iters = 10, stop_after = 0;
+  PosteriorOptions post;
+  double prior_offset = 100.0, init_scale = 0.1, memory_mb = 4096;
+  unsigned long long seed = 777;
+  bool update_variances = false, minimum_divergence = true, kaldi_format = false, binary = true, resume = false, keep_checkpoint = false;
+};
+
+// The library's initialisations are written for a diagonal UBM; a full-covariance UBM gets the same
+// T from its diagonal and keeps its full covariances (as Kaldi's extractor does).
+Extractor with_ubm_covariances(const Extractor& e, const Ubm& ubm) {
+  if (!ubm.is_full()) return e;
+  return Extractor(e.ubm_means(), e.m(), e.T(), ubm.full().covariances(), e.prior_mean());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Tool tool("ivkit-train-ivector-extractor",
+            "Trains an i-vector extractor by EM (Kaldi's ivector-extractor-init, -acc-stats and -est; sid/train_ivector_extractor.sh). "
+            "Statistics come from the UBM's posteriors restricted to a Gaussian selection (--gselect, from ivkit-gselect or Kaldi's "
+            "gmm-gselect) or, without one, to the --num-gselect best components; posteriors below --min-post are pruned. They are kept in "
+            "memory when they fit in --stats-memory-mb, else recomputed from the features at every iteration. After every iteration a "
+            "checkpoint is written (OUT.iterN, OUT.checkpoint); --resume continues from it.",
+            "  ivkit-train-ivector-extractor --ivector-dim 400 --num-iters 10 --gselect ark:exp/extractor/gselect.ark \\\n"
+            "      exp/ubm/final.ubm scp:data/train/feats.scp exp/extractor/final.ie\n"
+            "  ivkit-train-ivector-extractor --ivector-dim 100 --kaldi-format --resume exp/ubm/final.dubm scp:data/train/feats.scp final.ie");
+  Options o;
+  auto& app = tool.app();
+  app.add_option("ubm", o.ubm, "the UBM (ivkit or Kaldi; a full-covariance UBM gives an extractor with full covariances, as Kaldi's)")->required();
+  app.add_option("feats-rspecifier", o.feats, "features")->required();
+  app.add_option("extractor-out", o.output, "the trained extractor")->required();
+  app.add_option("--ivector-dim", o.ivector_dim, "i-vector dimension (with --prior-convention kaldi it includes Kaldi's offset dimension)")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--num-iters", o.num_iters, "EM iterations")->check(CLI::NonNegativeNumber);
+  app.add_option("--gselect", o.gselect, "Gaussian selection table (rspecifier) for the posteriors, e.g. ark:gselect.ark");
+  app.add_option("--num-gselect", o.post.num_gselect, "without --gselect: posteriors of the n best components per frame")->check(CLI::PositiveNumber);
+  app.add_option("--min-post", o.post.min_post, "prune posteriors below this and renormalise")->check(CLI::Range(0.0, 0.999999));
+  app.add_option("--posterior-scale", o.post.posterior_scale, "scale the posteriors (Kaldi's scale-post; e.g. 0.1 for correlated frames)")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--max-count", o.post.max_count, "cap the total count of an utterance (0 = no cap; Kaldi's --max-count)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--init", o.init, "initialisation: random (scaled by the UBM variances) or pca (of the normalised supervectors)")
+      ->check(CLI::IsMember({"random", "pca"}));
+  app.add_option("--init-scale", o.init_scale, "random init: T entries ~ N(0, (scale * stddev)^2)")->check(CLI::PositiveNumber);
+  app.add_option("--prior-convention", o.convention,
+                 "kaldi: w ~ N(prior_offset e1, I), m = 0 (writable in Kaldi's format); zero-mean: w ~ N(0, I), m = UBM means (SIDEKIT)")
+      ->check(CLI::IsMember({"kaldi", "zero-mean"}));
+  app.add_option("--prior-offset", o.prior_offset, "Kaldi convention: the prior mean of the first i-vector dimension")->check(CLI::PositiveNumber);
+  app.add_flag("--update-variances", o.update_variances, "re-estimate the (diagonal) covariances too (Kaldi's --update-variances)");
+  app.add_option("--minimum-divergence", o.minimum_divergence, "re-estimate the prior after every iteration (Brummer's minimum divergence)");
+  app.add_option("--seed", o.seed, "random seed of the initialisation");
+  app.add_option("--stats-memory-mb", o.memory_mb, "keep the statistics in memory up to this size, else recompute them every iteration")
+      ->check(CLI::NonNegativeNumber);
+  app.add_flag("--kaldi-format", o.kaldi_format, "write Kaldi's final.ie format (needs --prior-convention kaldi)");
+  app.add_option("--binary", o.binary, "with --kaldi-format: binary (true) or text (false)");
+  app.add_flag("--resume", o.resume, "continue from OUT.checkpoint (same options); starts over when there is none");
+  app.add_option("--stop-after", o.stop_after, "stop after this many iterations of this run, leaving the checkpoint (0 = run to the end)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_flag("--keep-checkpoint", o.keep_checkpoint, "keep OUT.checkpoint and the last OUT.iterN after the final model is written");
+  tool.add_threads_option();
+
+  return tool.run(argc, argv, [&] {
+    if (!app.get_option("--binary")->empty() && !o.kaldi_format) throw UsageError("--binary applies to --kaldi-format output only");
+    const bool kaldi = o.convention == "kaldi";
+    if (o.kaldi_format && !kaldi) throw UsageError("--kaldi-format needs --prior-convention kaldi (Kaldi's format has no separate mean)");
+    if (kaldi && o.ivector_dim < 2) throw UsageError("--prior-convention kaldi needs --ivector-dim >= 2 (the first dimension holds the offset)");
+    if (!o.gselect.empty() && app.count("--num-gselect")) throw UsageError("--num-gselect applies only without --gselect");
+    const Ubm ubm = read_ubm(o.ubm);
+    if (o.update_variances && ubm.is_full())
+      throw UsageError("--update-variances is implemented for diagonal models; '" + o.ubm + "' is a full-covariance UBM");
+    tool.info("UBM '", o.ubm, "': ", ubm.describe());
+    const Index C = ubm.num_components(), D = ubm.dim(), R = o.ivector_dim;
+    PosteriorOptions post = o.post;
+    post.second_order = o.update_variances;
+    StatsComputer computer(ubm, post, o.gselect);
+
+    Fingerprint fp = {{"ubm", o.ubm},
+                      {"feats", o.feats},
+                      {"gselect", o.gselect},
+                      {"ivector-dim", std::to_string(R)},
+                      {"num-iters", std::to_string(o.num_iters)},
+                      {"num-gselect", std::to_string(o.post.num_gselect)},
+                      {"min-post", format_real(o.post.min_post)},
+                      {"posterior-scale", format_real(o.post.posterior_scale)},
+                      {"max-count", format_real(o.post.max_count)},
+                      {"init", o.init},
+                      {"init-scale", format_real(o.init_scale)},
+                      {"prior-convention", o.convention},
+                      {"prior-offset", format_real(o.prior_offset)},
+                      {"update-variances", o.update_variances ? "true" : "false"},
+                      {"minimum-divergence", o.minimum_divergence ? "true" : "false"},
+                      {"seed", std::to_string(o.seed)}};
+    Checkpointer checkpoint(tool.name(), o.output, fp);
+
+    // Statistics: computed in batches of kBatch utterances, kept while they fit in memory.
+    const std::size_t memory_limit = static_cast<std::size_t>(o.memory_mb * 1048576.0);
+    std::vector<StatsBatch> stored;
+    std::size_t stored_bytes = 0;
+    bool storing = memory_limit > 0, complete = false, counted = false;
+    std::string counts_message;
+    double num_utts = 0, num_frames = 0, total_count = 0;
+    Matrix<double> second_order = Matrix<double>::Zero(C, D);
+    StatsBatch pca_stats(C, D);
+    const std::size_t script_entries = count_script_entries(o.feats);
+    auto for_each_batch = [&](Progress& progress, const std::function<void(const StatsBatch&)>& f) {
+      if (complete) {
+        for (const auto& b : stored) {
+          f(b);
+          progress.add(static_cast<double>(b.size()));
+        }
+        return;
+      }
+      const bool first = !counted;
+      for_each_utterance_batch(o.feats, kBatch, D, [&](std::vector<Utterance>& batch) {
+        const auto stats = computer.compute(batch, tool.threads());
+        StatsBatch set(C, D);
+        for (std::size_t i = 0; i < batch.size(); ++i) {
+          ivkit::add_to(set, batch[i].key, stats[i]);
+          if (first) {
+            num_frames += static_cast<double>(batch[i].frames.rows());
+            total_count += stats[i].total_count();
+            if (o.update_variances) second_order += stats[i].second;
+            if (pca_stats.size() < kPcaUtterances) ivkit::add_to(pca_stats, batch[i].key, stats[i]);
+          }
+        }
+        if (first) num_utts += static_cast<double>(batch.size());
+        f(set);
+        progress.add(static_cast<double>(batch.size()));
+        if (first && storing) {
+          const std::size_t bytes = static_cast<std::size_t>(set.zeroth().size() + set.first().size()) * sizeof(float);
+          if (stored_bytes + bytes > memory_limit) {
+            storing = false;
+            stored.clear();
+            stored.shrink_to_fit();
+          } else {
+            stored_bytes += bytes;
+            stored.push_back(std::move(set));
+          }
+        }
+      });
+      if (first) {
+        if (num_utts == 0) throw ivkit::FormatError(ivkit::detail::message("'", o.feats, "' holds no utterances"));
+        counted = true;
+        complete = storing;
+        counts_message = ivkit::detail::message("statistics of ", num_utts, " utterances, ", num_frames, " frames (total count ", total_count,
+                                                ")", complete ? ", kept in memory" : ", recomputed at every iteration");
+      }
+    };
+    // Printed after the progress line of the pass that counted them.
+    auto report_counts = [&] {
+      if (counts_message.empty()) return;
+      tool.info(counts_message);
+      counts_message.clear();
+    };
+    auto total = [&] { return counted ? num_utts : static_cast<double>(script_entries); };
+
+    Extractor model;
+    int k = 0;
+    if (o.resume) {
+      if (auto st = checkpoint.load()) {
+        model = ivkit::load_ivector_extractor<float>(st->model_path);
+        model.set_approximation_weights(ubm.weights());
+        k = st->iterations_done;
+        checkpoint.resumed(k);
+        tool.info("resuming from '", st->model_path, "' after ", k, " of ", o.num_iters, " iterations");
+      } else {
+        tool.info("no checkpoint '", checkpoint.index_path(), "': starting from the beginning");
+      }
+    }
+    if (!(o.resume && k > 0)) {
+      const ivkit::PriorConvention conv = kaldi ? ivkit::PriorConvention::KaldiOffset : ivkit::PriorConvention::ZeroMean;
+      if (o.init == "random") {
+        model = with_ubm_covariances(ivkit::init_extractor_random(ubm.to_diag(), R, o.seed, o.init_scale, conv, o.prior_offset), ubm);
+      } else {
+        Progress progress(tool.name(), "statistics for the PCA initialisation", total(), "utterances", !tool.quiet());
+        for_each_batch(progress, [](const StatsBatch&) {});
+        progress.finish();
+        report_counts();
+        const Index r_pca = kaldi ? R - 1 : R;
+        Extractor pca = with_ubm_covariances(ivkit::init_extractor_pca(ubm.to_diag(), pca_stats, r_pca), ubm);
+        model = kaldi ? ivkit::to_kaldi_offset(pca, o.prior_offset) : pca;
+      }
+      model.set_approximation_weights(ubm.weights());
+      tool.info("initialised (", o.init, ", ", o.convention, " prior): C = ", C, ", D = ", D, ", R = ", R,
+                model.full_covariance() ? ", full covariances" : ", diagonal covariances");
+    }
+
+    ivkit::IvectorAccumulateOptions acc_opts;
+    acc_opts.batch_size = static_cast<Index>(kBatch);
+    acc_opts.num_threads = tool.threads();
+    int run_here = 0;
+    for (; k < o.num_iters; ++k) {
+      if (o.stop_after > 0 && run_here == o.stop_after) {
+        tool.info("stopping after ", run_here, " iterations (", k, " of ", o.num_iters, " done); continue with --resume");
+        return;
+      }
+      Progress progress(tool.name(), ivkit::detail::message("iteration ", k + 1, "/", o.num_iters), total(), "utterances", !tool.quiet());
+      ivkit::IvectorTrainerStats acc(C, D, R);
+      for_each_batch(progress, [&](const StatsBatch& b) { ivkit::accumulate_ivector_stats(model, b, acc, acc_opts); });
+      ivkit::IvectorUpdateOptions u;
+      u.minimum_divergence = o.minimum_divergence;
+      if (o.update_variances) u.second_order = &second_order;
+      model = ivkit::update_extractor(model, acc, u);
+      progress.finish(ivkit::detail::message("objective ", acc.objective / acc.num_utterances, " per utterance (before the update)"));
+      report_counts();
+      checkpoint.save(k + 1, [&](const std::string& path) { ivkit::save_ivector_extractor(path, model); });
+      ++run_here;
+    }
+    write_extractor(o.output, model, ubm, OutputFormat{o.kaldi_format, o.binary});
+    if (!o.keep_checkpoint) checkpoint.remove();
+    tool.info("wrote the extractor (R = ", R, ") to '", o.output, "' (", o.kaldi_format ? (o.binary ? "Kaldi binary" : "Kaldi text") : "ivkit",
+              " format)");
+  });
+}

@@ -1,0 +1,277 @@
+// ivkit-train-ubm: trains a diagonal-covariance UBM (and optionally a full-covariance one on top)
+// from a features rspecifier by EM, streaming the features every iteration (or keeping them in
+// memory when they fit), with a checkpoint after every iteration. See docs/tools/train-ubm.md.
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+#include <ivkit/core/random.hpp>
+#include <ivkit/gmm/em_accumulator.hpp>
+#include <ivkit/gmm/em_update.hpp>
+#include <ivkit/gmm/init.hpp>
+#include <ivkit/io/model_files.hpp>
+
+#include "common/checkpoint.hpp"
+#include "common/cli.hpp"
+#include "common/features.hpp"
+#include "common/models.hpp"
+#include "common/progress.hpp"
+
+using namespace ivkit_tools;
+using ivkit::Index;
+using ivkit::Matrix;
+
+namespace {
+
+constexpr Index kChunkFrames = 32768;  // frames per statistics chunk (fixed: results do not depend on threads)
+
+struct Options {
+  std::string feats, output, init = "random", from, low_occupancy = "split";
+  Index num_gauss = 256, num_frames = 500000, top_n = 0;
+  int num_iters = 20, num_full_iters = 4, iters_per_split = 4, kmeans_iters = 10, subsample = 1, stop_after = 0;
+  double initial_proportion = 0.5, min_post = 0.0, min_weight = 1e-4, min_occupancy = 10.0, variance_floor = 1e-3, perturbation = 0.2;
+  double cache_mb = 2048;
+  unsigned long long seed = 777;
+  bool full = false, kaldi_format = false, binary = true, resume = false, keep_checkpoint = false;
+};
+
+// Random choices of iteration k (mixing up, re-splitting) are seeded from the seed and k only, so a
+// resumed run makes the same choices as an uninterrupted one.
+std::uint64_t iteration_seed(std::uint64_t seed, int k) { return seed + 0x9E3779B97F4A7C15ull * static_cast<std::uint64_t>(k + 1); }
+
+ivkit::LowOccupancy parse_low_occupancy(const std::string& s) {
+  if (s == "remove") return ivkit::LowOccupancy::Remove;
+  if (s == "keep") return ivkit::LowOccupancy::KeepPrevious;
+  return ivkit::LowOccupancy::SplitHeaviest;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Tool tool("ivkit-train-ubm",
+            "Trains a UBM by EM from features (a Kaldi rspecifier): a diagonal-covariance GMM (Kaldi's gmm-global-init-from-feats "
+            "and gmm-global-est; sid/train_diag_ubm.sh) and, with --full, full-covariance iterations on top (fgmm-global-est; "
+            "sid/train_full_ubm.sh). Features are read again at every iteration (kept in memory when they fit in --cache-mb). "
+            "After every iteration a checkpoint is written (OUT.iterN and OUT.checkpoint); --resume continues from it.",
+            "  ivkit-train-ubm --num-gauss 512 --num-iters 20 --threads 8 scp:data/train/feats.scp exp/ubm/final.dubm\n"
+            "  ivkit-train-ubm --full --from exp/ubm/final.dubm --num-iters 0 --num-full-iters 4 scp:data/train/feats.scp exp/ubm/final.ubm\n"
+            "  ivkit-train-ubm --num-gauss 2048 --kaldi-format --resume scp:data/train/feats.scp exp/ubm/final.dubm");
+  Options o;
+  auto& app = tool.app();
+  app.add_option("feats-rspecifier", o.feats, "features, e.g. scp:data/train/feats.scp or ark:feats.ark")->required();
+  app.add_option("model-out", o.output, "the trained UBM")->required();
+  app.add_option("--num-gauss", o.num_gauss, "number of Gaussians")->check(CLI::PositiveNumber);
+  app.add_option("--num-iters", o.num_iters, "EM iterations of the diagonal model (random init: mixing up during the first half)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--init", o.init, "initialisation: random (Kaldi: random frames, mixing up), split (binary splitting), kmeans (k-means++)")
+      ->check(CLI::IsMember({"random", "split", "kmeans"}));
+  app.add_option("--initial-gauss-proportion", o.initial_proportion, "random init: start with this proportion of the Gaussians")
+      ->check(CLI::Range(0.0, 1.0));
+  app.add_option("--iters-per-split", o.iters_per_split, "split init: EM iterations after each doubling")->check(CLI::NonNegativeNumber);
+  app.add_option("--kmeans-iters", o.kmeans_iters, "kmeans init: Lloyd iterations")->check(CLI::NonNegativeNumber);
+  app.add_option("--num-frames", o.num_frames, "frames sampled (uniformly, over all the data) for the initialisation")->check(CLI::PositiveNumber);
+  app.add_option("--from", o.from, "start EM from this UBM instead of initialising (ivkit or Kaldi file; with --full a diagonal one is converted)");
+  app.add_flag("--full", o.full, "train a full-covariance UBM: --num-full-iters full-covariance iterations after the diagonal ones");
+  app.add_option("--num-full-iters", o.num_full_iters, "full-covariance EM iterations (with --full)")->check(CLI::NonNegativeNumber);
+  app.add_option("--subsample", o.subsample, "use every n-th frame (Kaldi's subsample-feats --n)")->check(CLI::PositiveNumber);
+  app.add_option("--top-n", o.top_n, "EM statistics from the n best posteriors per frame (0 = all: exact EM)")->check(CLI::NonNegativeNumber);
+  app.add_option("--min-post", o.min_post, "with --top-n: drop posteriors below this and renormalise")->check(CLI::Range(0.0, 0.999999));
+  app.add_option("--min-gaussian-weight", o.min_weight, "Gaussians below this weight are low-occupancy (Kaldi's --min-gaussian-weight)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--min-gaussian-occupancy", o.min_occupancy, "Gaussians below this occupancy are low-occupancy")->check(CLI::NonNegativeNumber);
+  app.add_option("--low-occupancy", o.low_occupancy,
+                 "what happens to a low-occupancy Gaussian: split (re-split the heaviest, keeps the count), remove (Kaldi), keep")
+      ->check(CLI::IsMember({"split", "remove", "keep"}));
+  app.add_option("--variance-floor", o.variance_floor, "variances (full: eigenvalues) at least this times the global data variance")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--split-perturbation", o.perturbation, "mixing up and splitting move the means by this many standard deviations")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--seed", o.seed, "random seed (initialisation, mixing up)");
+  app.add_option("--cache-mb", o.cache_mb, "keep the (subsampled) features in memory between iterations up to this size (0: read every time)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_flag("--kaldi-format", o.kaldi_format, "write the model in Kaldi's format (final.dubm / final.ubm) instead of ivkit's");
+  app.add_option("--binary", o.binary, "with --kaldi-format: binary (true) or text (false)");
+  app.add_flag("--resume", o.resume, "continue from OUT.checkpoint (same options); starts over when there is none");
+  app.add_option("--stop-after", o.stop_after, "stop after this many iterations of this run, leaving the checkpoint (0 = run to the end)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_flag("--keep-checkpoint", o.keep_checkpoint, "keep OUT.checkpoint and the last OUT.iterN after the final model is written");
+  tool.add_threads_option();
+
+  return tool.run(argc, argv, [&] {
+    if (!app.get_option("--binary")->empty() && !o.kaldi_format) throw UsageError("--binary applies to --kaldi-format output only");
+    const OutputFormat out_format{o.kaldi_format, o.binary};
+    const ivkit::LowOccupancy low = parse_low_occupancy(o.low_occupancy);
+
+    // The starting point and the schedule: diagonal steps, then full-covariance steps.
+    Ubm from;
+    if (!o.from.empty()) {
+      from = read_ubm(o.from);
+      if (from.is_full() && !o.full) throw UsageError("--from '" + o.from + "' is a full-covariance UBM: add --full to continue training it");
+    }
+    const bool from_full = !o.from.empty() && from.is_full();
+    const Index target = o.from.empty() ? o.num_gauss : from.num_components();
+    if (!o.from.empty() && app.count("--num-gauss"))
+      throw UsageError("--num-gauss does not apply with --from (the model keeps its " + std::to_string(target) + " Gaussians)");
+    int diag_steps = from_full ? 0 : o.num_iters;
+    Index start_gauss = target;
+    if (o.from.empty() && o.init == "random") start_gauss = std::max<Index>(1, static_cast<Index>(std::floor(o.initial_proportion * target)));
+    int split_steps = 0;
+    if (o.from.empty() && o.init == "split") {
+      for (Index c = 1; c < target; c = std::min(target, 2 * c)) split_steps += o.iters_per_split;
+    }
+    diag_steps += split_steps;
+    const int full_steps = o.full ? o.num_full_iters : 0;
+    const int total = diag_steps + full_steps;
+
+    Fingerprint fp = {{"feats", o.feats},
+                      {"num-gauss", std::to_string(target)},
+                      {"num-iters", std::to_string(o.num_iters)},
+                      {"init", o.from.empty() ? o.init : "from:" + o.from},
+                      {"initial-gauss-proportion", format_real(o.initial_proportion)},
+                      {"iters-per-split", std::to_string(o.iters_per_split)},
+                      {"kmeans-iters", std::to_string(o.kmeans_iters)},
+                      {"num-frames", std::to_string(o.num_frames)},
+                      {"full", o.full ? "true" : "false"},
+                      {"num-full-iters", std::to_string(o.num_full_iters)},
+                      {"subsample", std::to_string(o.subsample)},
+                      {"top-n", std::to_string(o.top_n)},
+                      {"min-post", format_real(o.min_post)},
+                      {"min-gaussian-weight", format_real(o.min_weight)},
+                      {"min-gaussian-occupancy", format_real(o.min_occupancy)},
+                      {"low-occupancy", o.low_occupancy},
+                      {"variance-floor", format_real(o.variance_floor)},
+                      {"split-perturbation", format_real(o.perturbation)},
+                      {"seed", std::to_string(o.seed)}};
+    Checkpointer checkpoint(tool.name(), o.output, fp);
+
+    FrameChunks data(o.feats, o.subsample, kChunkFrames, static_cast<std::size_t>(o.cache_mb * 1048576.0));
+    Ubm model;
+    int k = 0;  // iterations done
+    if (o.resume) {
+      if (auto st = checkpoint.load()) {
+        model = read_ubm(st->model_path);
+        k = st->iterations_done;
+        checkpoint.resumed(k);
+        tool.info("resuming from '", st->model_path, "' after ", k, " of ", total, " iterations (", model.describe(), ")");
+      } else {
+        tool.info("no checkpoint '", checkpoint.index_path(), "': starting from the beginning");
+      }
+    }
+    const bool have_model = o.resume && k > 0;
+    if (!have_model && !o.from.empty()) {
+      model = from;
+      tool.info("starting from '", o.from, "': ", model.describe());
+    } else if (!have_model) {
+      // Initialisation from a uniform sample of the frames (reservoir sampling while reading).
+      ivkit::Random sampler(o.seed);
+      Matrix<float> sample;
+      std::uint64_t seen = 0;
+      Progress progress(tool.name(), "reading features for the initialisation", static_cast<double>(count_script_entries(o.feats)),
+                        "utterances", !tool.quiet());
+      data.pass([](const Matrix<float>&) {},
+                [&](const std::string&, const Matrix<float>& m) {
+                  if (sample.size() == 0) sample.resize(o.num_frames, m.cols());
+                  for (Index t = 0; t < m.rows(); ++t, ++seen) {
+                    if (seen < static_cast<std::uint64_t>(o.num_frames)) {
+                      sample.row(static_cast<Index>(seen)) = m.row(t);
+                    } else {
+                      const std::uint64_t j = sampler.uniform_index(seen + 1);
+                      if (j < static_cast<std::uint64_t>(o.num_frames)) sample.row(static_cast<Index>(j)) = m.row(t);
+                    }
+                  }
+                },
+                &progress);
+      if (seen < static_cast<std::uint64_t>(sample.rows())) {
+        Matrix<float> s = sample.topRows(static_cast<Index>(seen));
+        sample.swap(s);
+      }
+      progress.finish(ivkit::detail::message(data.num_utterances(), " utterances, ", data.num_frames(), " frames of dimension ", data.dim(),
+                                             data.cached() ? " (kept in memory)" : ""));
+      if (sample.rows() < start_gauss)
+        throw ivkit::InvalidArgument(ivkit::detail::message("'", o.feats, "' has ", sample.rows(), " frames (after subsampling), too few for ",
+                                                            start_gauss, " Gaussians"));
+      ivkit::Random rng(iteration_seed(o.seed, -1));
+      if (o.init == "random") {
+        model = Ubm(ivkit::init_from_random_frames(sample, start_gauss, rng));
+      } else if (o.init == "split") {
+        DiagUbm one = ivkit::init_from_random_frames(sample, 1, rng);
+        Matrix<float> mu = sample.cast<double>().colwise().mean().cast<float>();
+        model = Ubm(DiagUbm(one.weights(), std::move(mu), one.variances()));
+        if (o.iters_per_split == 0) model = Ubm(ivkit::split_components(model.diag(), target, o.perturbation, rng, ivkit::SplitCriterion::Spread));
+      } else {
+        model = Ubm(ivkit::init_kmeans_plus_plus(sample, target, o.kmeans_iters, rng, o.variance_floor));
+      }
+      if (diag_steps == 0 && model.num_components() < target)
+        model = Ubm(ivkit::split_components(model.diag(), target, o.perturbation, rng, ivkit::SplitCriterion::Spread));
+      tool.info("initialised (", o.init, ") from ", sample.rows(), " sampled frames: ", model.describe());
+    }
+
+    ivkit::EmUpdateOptions update;
+    update.variance_floor = o.variance_floor;
+    update.min_weight = o.min_weight;
+    update.min_occupancy = o.min_occupancy;
+    update.low_occupancy = low;
+    update.split_perturbation = o.perturbation;
+    ivkit::AccumulateOptions accumulate;
+    accumulate.num_threads = tool.threads();
+    accumulate.top_n = o.top_n;
+    accumulate.min_post = o.min_post;
+
+    // Random init: mixing up in equal steps during the first half (Kaldi's gauss_inc).
+    const int mixup_iters = std::max(1, o.num_iters / 2);
+    const Index inc = std::max<Index>(1, (target - start_gauss + mixup_iters - 1) / mixup_iters);
+
+    int run_here = 0;
+    for (; k < total; ++k) {
+      if (o.stop_after > 0 && run_here == o.stop_after) {
+        tool.info("stopping after ", run_here, " iterations (", k, " of ", total, " done); continue with --resume");
+        return;
+      }
+      const bool full_step = k >= diag_steps;
+      if (full_step && !model.is_full()) model = Ubm(ivkit::to_full(model.diag()));
+      const std::string label = ivkit::detail::message("iteration ", k + 1, "/", total, " (", model.num_components(),
+                                                       full_step ? " full" : " diagonal", ")");
+      Progress progress(tool.name(), label, data.counted() ? data.num_frames() : static_cast<double>(count_script_entries(o.feats)),
+                        data.counted() ? "frames" : "utterances", !tool.quiet());
+      ivkit::EmAccumulator acc = model.is_full() ? ivkit::EmAccumulator(model.full()) : ivkit::EmAccumulator(model.diag());
+      data.pass(
+          [&](const Matrix<float>& chunk) {
+            if (model.is_full()) ivkit::accumulate_em_stats(model.full(), chunk, acc, accumulate);
+            else ivkit::accumulate_em_stats(model.diag(), chunk, acc, accumulate);
+          },
+          {}, &progress);
+      ivkit::EmUpdateOptions u = update;
+      u.seed = iteration_seed(o.seed, k);
+      ivkit::EmUpdateReport report;
+      model = model.is_full() ? Ubm(ivkit::em_update(model.full(), acc, u, &report)) : Ubm(ivkit::em_update(model.diag(), acc, u, &report));
+      std::string event;
+      if (report.structure_changed())
+        event = ivkit::detail::message("; low occupancy: ", report.removed.size(), " removed, ", report.split.size(), " re-split, ",
+                                       report.kept_previous.size(), " kept");
+      // Growth of the diagonal model (mixing up or binary splitting) after the update.
+      if (!full_step && o.from.empty()) {
+        Index grow_to = 0;
+        const Index c = model.num_components();
+        if (o.init == "random") {
+          grow_to = k == diag_steps - 1 ? target : std::min(target, c + inc);
+        } else if (o.init == "split" && k < split_steps && o.iters_per_split > 0 && k % o.iters_per_split == o.iters_per_split - 1) {
+          grow_to = std::min(target, 2 * c);
+        }
+        if (grow_to > c) {
+          ivkit::Random rng(iteration_seed(o.seed, k) ^ 0x5DEECE66Dull);
+          model = Ubm(ivkit::split_components(model.diag(), grow_to, o.perturbation, rng, ivkit::SplitCriterion::Spread));
+          event += ivkit::detail::message("; ", o.init == "random" ? "mixed up" : "split", " to ", grow_to, " Gaussians");
+        }
+      }
+      progress.finish(ivkit::detail::message("average log-likelihood ", acc.average_log_likelihood(), " per frame over ", acc.num_frames,
+                                             " frames", event));
+      checkpoint.save(k + 1, [&](const std::string& path) { write_ubm(path, model, OutputFormat{}); });
+      ++run_here;
+    }
+    if (model.num_components() == 0) throw ivkit::InvalidArgument("no model: give --num-iters > 0 or --from");
+    write_ubm(o.output, model, out_format);
+    if (!o.keep_checkpoint) checkpoint.remove();
+    tool.info("wrote ", model.describe(), " to '", o.output, "' (", o.kaldi_format ? (o.binary ? "Kaldi binary" : "Kaldi text") : "ivkit",
+              " format)");
+  });
+}
