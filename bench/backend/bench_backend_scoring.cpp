@@ -4,16 +4,29 @@
 ///   - BM_Gemm: the plain matrix product of the same shape (1000 x R times R x 10000) into a
 ///     preallocated result: the floor every full-matrix scorer is measured against;
 ///   - BM_Cosine_matrix: cosine_score_matrix (normalising both sets, then the tiled product);
+///   - BM_Cosine_matrix_into: cosine_score_matrix_into, the same into a result matrix reused across
+///     calls (no 40 MB allocation, hence no page faults, per call);
+///   - BM_Cosine_trials: cosine_score_trials over a sparse list of 10 million trials (random pairs
+///     given one by one), normalising both sets included;
 ///   - BM_Plda_matrix: PldaScorer end to end: transform and length-normalise both sets (Kaldi's
 ///     count-aware normalisation, enrolments with 1 to 3 embeddings), then score_matrix;
 ///   - BM_Plda_matrix_prepared: score_matrix alone on prepared sets;
+///   - BM_Plda_matrix_into: score_matrix_into on prepared sets, into a result reused across calls
+///     (the same output contract as BM_Gemm);
 ///   - BM_Plda_trials: a sparse list of 10 million trials (random pairs given one by one) on
 ///     prepared sets; BM_Plda_trials_2threads on two threads;
-///   - BM_Kaldi_llr_loop: Kaldi's Plda::LogLikelihoodRatio per trial (a double loop over the
-///     dimension with its temporaries), on prepared vectors: the per-trial reference.
-/// Counter: trials/s (per CPU second of the main thread; wall time for the 2-thread case).
+///   - BM_Kaldi_llr_loop: the per-trial reference, Kaldi's own scoring loop transcribed: as
+///     ivector-plda-scoring does for each trial, the transformed enrolment and test vectors (float)
+///     are copied into double vectors, then Plda::LogLikelihoodRatio (ivector/plda.cc) computes the
+///     two Gaussian log-likelihoods with its five temporary vectors (mean, variance, squared
+///     difference, twice), allocated per call as Kaldi's Vector<double> are, and SumLog's running
+///     product. Over the first 200,000 trials of the list; its LLRs are checked against plda_llr.
+/// Counters: items_per_second = trials/s (per CPU second of the main thread; wall time for the
+/// 2-thread case), also shown as trials/s.
 #include <benchmark/benchmark.h>
 
+#include <cmath>
+#include <cstdint>
 #include <vector>
 
 #include "ivkit/backend/cosine.hpp"
@@ -73,6 +86,7 @@ const Data& data(ivkit::Index r) {
 }
 
 void set_rate(benchmark::State& state, double trials) {
+  state.SetItemsProcessed(static_cast<std::int64_t>(trials * static_cast<double>(state.iterations())));
   state.counters["trials/s"] = benchmark::Counter(trials, benchmark::Counter::kIsIterationInvariantRate);
 }
 
@@ -93,6 +107,25 @@ void BM_Cosine_matrix(benchmark::State& state) {
     benchmark::DoNotOptimize(m.data());
   }
   set_rate(state, double(kEnrol) * double(kTest));
+}
+
+void BM_Cosine_matrix_into(benchmark::State& state) {
+  const Data& d = data(state.range(0));
+  ivkit::Matrix<float> out(kEnrol, kTest);
+  for (auto _ : state) {
+    ivkit::cosine_score_matrix_into<float>(d.enrol, d.test, out);
+    benchmark::DoNotOptimize(out.data());
+  }
+  set_rate(state, double(kEnrol) * double(kTest));
+}
+
+void BM_Cosine_trials(benchmark::State& state) {
+  const Data& d = data(state.range(0));
+  for (auto _ : state) {
+    auto s = ivkit::cosine_score_trials<float>(d.enrol, d.test, d.trials, 1);
+    benchmark::DoNotOptimize(s.data());
+  }
+  set_rate(state, double(kTrials));
 }
 
 void BM_Plda_matrix(benchmark::State& state) {
@@ -117,6 +150,17 @@ void BM_Plda_matrix_prepared(benchmark::State& state) {
   set_rate(state, double(kEnrol) * double(kTest));
 }
 
+void BM_Plda_matrix_into(benchmark::State& state) {
+  const Data& d = data(state.range(0));
+  const ivkit::PldaScorer<float> scorer(d.plda);
+  ivkit::Matrix<float> out(kEnrol, kTest);
+  for (auto _ : state) {
+    scorer.score_matrix_into(d.e, d.t, out);
+    benchmark::DoNotOptimize(out.data());
+  }
+  set_rate(state, double(kEnrol) * double(kTest));
+}
+
 void BM_Plda_trials(benchmark::State& state) {
   const Data& d = data(state.range(0));
   const ivkit::PldaScorer<float> scorer(d.plda);
@@ -137,15 +181,77 @@ void BM_Plda_trials_2threads(benchmark::State& state) {
   set_rate(state, double(kTrials));
 }
 
+// Kaldi's VectorBase<double>::SumLog (matrix/kaldi-vector.cc): a running product, its log taken
+// whenever it leaves [1e-10, 1e10].
+double kaldi_sum_log(const Eigen::VectorXd& v) {
+  double sum_log = 0.0, prod = 1.0;
+  for (Eigen::Index i = 0; i < v.size(); ++i) {
+    prod *= v(i);
+    if (prod < 1.0e-10 || prod > 1.0e+10) {
+      sum_log += std::log(prod);
+      prod = 1.0;
+    }
+  }
+  if (prod != 1.0) sum_log += std::log(prod);
+  return sum_log;
+}
+
+// Kaldi's Plda::LogLikelihoodRatio (ivector/plda.cc), statement for statement; Vector<double>
+// temporaries become Eigen::VectorXd, heap-allocated per call like Kaldi's.
+double kaldi_log_likelihood_ratio(const Eigen::VectorXd& psi, const Eigen::VectorXd& transformed_train_ivector, int n,
+                                  const Eigen::VectorXd& transformed_test_ivector) {
+  constexpr double kLog2Pi = 1.8378770664093454835606594728112;  // M_LOG_2PI
+  const Eigen::Index dim = psi.size();
+  double loglike_given_class, loglike_without_class;
+  {
+    Eigen::VectorXd mean(dim), variance(dim);
+    for (Eigen::Index i = 0; i < dim; i++) {
+      mean(i) = n * psi(i) / (n * psi(i) + 1.0) * transformed_train_ivector(i);
+      variance(i) = 1.0 + psi(i) / (n * psi(i) + 1.0);
+    }
+    const double logdet = kaldi_sum_log(variance);
+    Eigen::VectorXd sqdiff(transformed_test_ivector);
+    sqdiff -= mean;                                // AddVec(-1.0, mean)
+    sqdiff = sqdiff.array().square().matrix();     // ApplyPow(2.0)
+    variance = variance.array().inverse().matrix();  // InvertElements()
+    loglike_given_class = -0.5 * (logdet + kLog2Pi * static_cast<double>(dim) + sqdiff.dot(variance));
+  }
+  {
+    Eigen::VectorXd sqdiff(transformed_test_ivector);
+    sqdiff = sqdiff.array().square().matrix();
+    Eigen::VectorXd variance(psi);
+    variance.array() += 1.0;
+    const double logdet = kaldi_sum_log(variance);
+    variance = variance.array().inverse().matrix();
+    loglike_without_class = -0.5 * (logdet + kLog2Pi * static_cast<double>(dim) + sqdiff.dot(variance));
+  }
+  return loglike_given_class - loglike_without_class;
+}
+
 void BM_Kaldi_llr_loop(benchmark::State& state) {
   const Data& d = data(state.range(0));
+  // Transformed (and length-normalised) enrolment means and tests, float, as Kaldi keeps them.
   const ivkit::Matrix<float> u = ivkit::plda_transform(d.plda, d.enrol, d.counts);
+  const Eigen::VectorXd psi = d.plda.psi().cast<double>();
   constexpr ivkit::Index kSome = 200000;
+  for (ivkit::Index i = 0; i < 100; ++i) {
+    const auto k = d.trials.enrol[static_cast<std::size_t>(i)], j = d.trials.test[static_cast<std::size_t>(i)];
+    const int n = static_cast<int>(d.counts[static_cast<std::size_t>(k)]);
+    const double kaldi = kaldi_log_likelihood_ratio(psi, u.row(k).transpose().cast<double>(), n, d.t.vectors.row(j).transpose().cast<double>());
+    const double ref = ivkit::plda_llr(d.plda, u.row(k), n, d.t.vectors.row(j));
+    if (!(std::abs(kaldi - ref) <= 1e-6 * (1.0 + std::abs(ref)))) {
+      state.SkipWithError("the Kaldi transcription disagrees with plda_llr");
+      return;
+    }
+  }
   for (auto _ : state) {
     double sink = 0;
     for (ivkit::Index i = 0; i < kSome; ++i) {
       const auto k = d.trials.enrol[static_cast<std::size_t>(i)], j = d.trials.test[static_cast<std::size_t>(i)];
-      sink += ivkit::plda_llr(d.plda, u.row(k), d.counts[static_cast<std::size_t>(k)], d.t.vectors.row(j));
+      // ivector-plda-scoring: Vector<double> train_ivector_dbl(*train_ivector), test_ivector_dbl(*test_ivector);
+      const Eigen::VectorXd train_ivector_dbl = u.row(k).transpose().cast<double>();
+      const Eigen::VectorXd test_ivector_dbl = d.t.vectors.row(j).transpose().cast<double>();
+      sink += kaldi_log_likelihood_ratio(psi, train_ivector_dbl, static_cast<int>(d.counts[static_cast<std::size_t>(k)]), test_ivector_dbl);
     }
     benchmark::DoNotOptimize(sink);
   }
@@ -156,8 +262,11 @@ void BM_Kaldi_llr_loop(benchmark::State& state) {
 
 BENCHMARK(BM_Gemm)->Arg(200)->Arg(512)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Cosine_matrix)->Arg(200)->Arg(512)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Cosine_matrix_into)->Arg(200)->Arg(512)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Cosine_trials)->Arg(200)->Arg(512)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Plda_matrix)->Arg(200)->Arg(512)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Plda_matrix_prepared)->Arg(200)->Arg(512)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Plda_matrix_into)->Arg(200)->Arg(512)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Plda_trials)->Arg(200)->Arg(512)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Plda_trials_2threads)->Arg(200)->Arg(512)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_Kaldi_llr_loop)->Arg(200)->Arg(512)->Unit(benchmark::kMillisecond);

@@ -27,6 +27,7 @@
 #include "ivkit/ivector/init.hpp"
 #include "ivkit/ivector/trainer.hpp"
 #include "ivkit/eval/det.hpp"
+#include "ivkit/eval/external_sort.hpp"
 #include "ivkit/eval/metrics.hpp"
 #include "ivkit/eval/trials.hpp"
 #include "ivkit/stats/sliding_window.hpp"

@@ -23,6 +23,13 @@ TEST_CASE_TEMPLATE("cosine scores equal the naive formula for the matrix and for
   const auto m = ivkit::cosine_score_matrix<S>(e, t);
   const auto m2 = ivkit::cosine_score_matrix<S>(e.template cast<S>(), t.template cast<S>(), 2);
   CHECK((m.array() == m2.array()).all());
+  ivkit::Matrix<S> into(2, 2);
+  ivkit::cosine_score_matrix_into(e, t, into, 2);
+  CHECK((into.array() == m.array()).all());
+  const S* storage = into.data();
+  ivkit::cosine_score_matrix_into(e, t, into);
+  CHECK(into.data() == storage);
+  CHECK((into.array() == m.array()).all());
   double worst = 0;
   for (Index i = 0; i < 300; i += 7)
     for (Index j = 0; j < 1100; j += 13) {
@@ -37,7 +44,11 @@ TEST_CASE_TEMPLATE("cosine scores equal the naive formula for the matrix and for
   CHECK(worst < ivkit_test::tol<S>(1e-6, 1e-14));
   ivkit::TrialIndices trials{{0, 299, 5, 5}, {1099, 0, 3, 3}};
   const auto s = ivkit::cosine_score_trials<S>(e, t, trials, 2);
-  for (Index i = 0; i < 4; ++i) CHECK(s(i) == m(trials.enrol[static_cast<std::size_t>(i)], trials.test[static_cast<std::size_t>(i)]));
+  // One dot product per trial against the GEMM tile of the matrix: the summation order may differ
+  // (e.g. FMA kernels under -march=native), so equal to rounding, not bit for bit.
+  for (Index i = 0; i < 4; ++i)
+    CHECK(std::abs(static_cast<double>(s(i)) - static_cast<double>(m(trials.enrol[static_cast<std::size_t>(i)], trials.test[static_cast<std::size_t>(i)]))) <
+          ivkit_test::tol<S>(1e-6, 1e-14));
 }
 
 TEST_CASE("cosine scoring refuses zero vectors, NaN and mismatched dimensions") {
@@ -52,6 +63,15 @@ TEST_CASE("cosine scoring refuses zero vectors, NaN and mismatched dimensions") 
   CHECK_THROWS_WITH_AS(ivkit::cosine_score_trials<double>(MatD::Ones(2, 3), MatD::Ones(2, 3), ivkit::TrialIndices{{2}, {0}}),
                        "cosine_score_trials: trial 0 pairs enrolment 2 with test 0 but there are 2 enrolments and 2 tests",
                        ivkit::DimensionMismatch);
+  // Empty sets: errors, not empty results (an empty trial list over non-empty sets is an empty result).
+  CHECK_THROWS_WITH_AS(ivkit::cosine_score_matrix<float>(MatD(0, 3), t), "cosine_score_matrix: no enrolment embeddings", ivkit::InvalidArgument);
+  CHECK_THROWS_WITH_AS(ivkit::cosine_score_matrix<float>(MatD::Ones(2, 3), MatD(0, 3)), "cosine_score_matrix: no test embeddings",
+                       ivkit::InvalidArgument);
+  CHECK_THROWS_WITH_AS(ivkit::cosine_score_trials<double>(MatD(0, 3), MatD::Ones(2, 3), ivkit::TrialIndices{}),
+                       "cosine_score_trials: no enrolment embeddings", ivkit::InvalidArgument);
+  CHECK_THROWS_WITH_AS(ivkit::cosine_score_trials<double>(MatD::Ones(2, 3), MatD(0, 3), ivkit::TrialIndices{}),
+                       "cosine_score_trials: no test embeddings", ivkit::InvalidArgument);
+  CHECK(ivkit::cosine_score_trials<double>(MatD::Ones(2, 3), MatD::Ones(2, 3), ivkit::TrialIndices{}).size() == 0);
 }
 
 TEST_CASE("enrolment averaging follows the requested order of averaging and length normalisation") {

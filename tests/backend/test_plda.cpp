@@ -201,6 +201,13 @@ TEST_CASE("PLDA scoring: trials equal the matrix, any thread count, float close 
   const auto m1 = scorer.score_matrix(e, te, 1);
   const auto m2 = scorer.score_matrix(e, te, 2);
   CHECK((m1.array() == m2.array()).all());
+  ivkit::Matrix<double> into(3, 7);  // wrong size: resized
+  scorer.score_matrix_into(e, te, into, 2);
+  CHECK((into.array() == m1.array()).all());
+  const double* storage = into.data();
+  scorer.score_matrix_into(e, te, into);  // right size: the same storage, reused
+  CHECK(into.data() == storage);
+  CHECK((into.array() == m1.array()).all());
   ivkit::TrialIndices trials;
   for (Index i = 0; i < 5000; ++i) {
     trials.enrol.push_back(static_cast<Index>(rng.uniform_index(300)));
@@ -321,6 +328,17 @@ TEST_CASE("train_plda refuses data it cannot estimate from, with the reason") {
   CHECK_THROWS_WITH_AS(scorer.test(MatD::Ones(1, 3)), "plda_transform: embeddings have dimension 3 but the PLDA model has dimension 2",
                        ivkit::DimensionMismatch);
   CHECK_THROWS_WITH_AS(scorer.enrol(MatD::Ones(2, 2), {1, 0}), "plda_transform: count 0 of embedding 1 is below 1", ivkit::InvalidArgument);
+  // Empty sets: errors, not empty results (an empty trial list over non-empty sets is an empty result).
+  const auto e2 = scorer.enrol(MatD::Ones(2, 2));
+  const auto t2 = scorer.test(MatD::Ones(3, 2));
+  const auto e0 = scorer.enrol(MatD(0, 2));
+  const auto t0 = scorer.test(MatD(0, 2));
+  CHECK_THROWS_WITH_AS(scorer.score_matrix(e0, t2), "PldaScorer::score_matrix: no enrolments", ivkit::InvalidArgument);
+  CHECK_THROWS_WITH_AS(scorer.score_matrix(e2, t0), "PldaScorer::score_matrix: no tests", ivkit::InvalidArgument);
+  CHECK_THROWS_WITH_AS(scorer.score_trials(e0, t2, ivkit::TrialIndices{}), "PldaScorer::score_trials: no enrolments", ivkit::InvalidArgument);
+  CHECK_THROWS_WITH_AS(scorer.score_trials(e2, t0, ivkit::TrialIndices{}), "PldaScorer::score_trials: no tests", ivkit::InvalidArgument);
+  CHECK(scorer.score_trials(e2, t2, ivkit::TrialIndices{}).size() == 0);
+  CHECK(scorer.score_matrix(e2, t2).rows() == 2);
   CHECK_THROWS_WITH_AS(ivkit::Plda<double>::from_covariances(VecD::Zero(2), MatD::Identity(2, 2), MatD::Zero(2, 2)),
                        "Plda::from_covariances: the within-class covariance (2 x 2) is not positive definite", ivkit::NumericalError);
 }

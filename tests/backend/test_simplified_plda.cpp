@@ -133,3 +133,31 @@ TEST_CASE("simplified PLDA converts exactly to two-covariance PLDA and saves/loa
   CHECK_THROWS_WITH_AS(ivkit::train_simplified_plda<double>(t.x, t.labels, ivkit::SimplifiedPldaOptions{6, 10, true}),
                        "train_simplified_plda: rank 6 is outside 1..5 (the embedding dimension)", ivkit::InvalidArgument);
 }
+
+TEST_CASE("train_simplified_plda: data errors name train_simplified_plda, not the two-covariance trainer it shares checks with") {
+  using ivkit::train_simplified_plda;
+  const ivkit::SimplifiedPldaOptions opt{1, 5, true};
+  MatD x(3, 3);
+  x.setRandom();
+  CHECK_THROWS_WITH_AS(train_simplified_plda<double>(x, {1, 1, 2}, opt),
+                       "train_simplified_plda: 3 embeddings of dimension 3; PLDA needs more embeddings than dimensions", ivkit::InvalidArgument);
+  MatD y(6, 2);
+  y.setRandom();
+  CHECK_THROWS_WITH_AS(train_simplified_plda<double>(y, {1, 2, 3, 4, 5, 6}, opt),
+                       "train_simplified_plda: every one of the 6 speakers has a single embedding; PLDA needs speakers with two or more",
+                       ivkit::InvalidArgument);
+  CHECK_THROWS_WITH_AS(train_simplified_plda<double>(y, {1, 2}, opt), "train_simplified_plda: 2 labels for 6 embeddings",
+                       ivkit::DimensionMismatch);
+  CHECK_THROWS_WITH_AS(train_simplified_plda<double>(MatD(0, 2), {}, opt), "train_simplified_plda: no embeddings", ivkit::InvalidArgument);
+  y(4, 1) = std::nan("");
+  CHECK_THROWS_WITH_AS(train_simplified_plda<double>(y, {1, 1, 2, 2, 3, 3}, opt), "train_simplified_plda: embedding 4 holds NaN or Inf",
+                       ivkit::NonFiniteInput);
+  MatD z(6, 2);
+  z << 1, 2, 1, 2, 3, 1, 3, 1, 0, 5, 0, 5;
+  CHECK_THROWS_WITH_AS(train_simplified_plda<double>(z, {1, 1, 2, 2, 3, 3}, opt),
+                       "train_simplified_plda: the within-class scatter of 6 embeddings in 3 speakers has rank 0 < dimension 2; reduce the "
+                       "dimension first (LDA or PCA) or add speakers with several embeddings",
+                       ivkit::NumericalError);
+  // The two-covariance trainer keeps its own name.
+  CHECK_THROWS_WITH_AS(ivkit::plda_stats(y, {1, 1, 2, 2, 3, 3}), "train_plda: embedding 4 holds NaN or Inf", ivkit::NonFiniteInput);
+}

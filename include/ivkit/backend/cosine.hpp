@@ -30,28 +30,52 @@ Matrix<S> unit_rows(const char* fn, const char* what, const Eigen::MatrixBase<De
   return out;
 }
 
-/// All cosine scores of enrolments (rows of `enrol`) against tests (rows of `test`).
-/// @throws DimensionMismatch, NonFiniteInput, InvalidArgument (zero vectors)
+namespace detail {
+
+/// Both sets must hold embeddings of one dimension: an empty set is an error, not an empty result.
+inline void check_score_sets(const char* fn, Index enrol_rows, Index enrol_cols, Index test_rows, Index test_cols) {
+  if (enrol_cols != test_cols)
+    throw DimensionMismatch(message(fn, ": enrolment embeddings have dimension ", enrol_cols, " but test embeddings ", test_cols));
+  if (enrol_rows == 0) throw InvalidArgument(message(fn, ": no enrolment embeddings"));
+  if (test_rows == 0) throw InvalidArgument(message(fn, ": no test embeddings"));
+}
+
 template <class S, class DE, class DT>
-Matrix<S> cosine_score_matrix(const Eigen::MatrixBase<DE>& enrol, const Eigen::MatrixBase<DT>& test, int num_threads = 1) {
-  constexpr const char* fn = "cosine_score_matrix";
-  if (enrol.cols() != test.cols())
-    throw DimensionMismatch(detail::message(fn, ": enrolment embeddings have dimension ", enrol.cols(), " but test embeddings ", test.cols()));
+void cosine_score_matrix_into(const char* fn, const Eigen::MatrixBase<DE>& enrol, const Eigen::MatrixBase<DT>& test, Matrix<S>& out,
+                              int num_threads) {
+  check_score_sets(fn, enrol.rows(), enrol.cols(), test.rows(), test.cols());
   const Matrix<S> e = unit_rows<S>(fn, "enrolment embedding", enrol);
   const Matrix<S> t = unit_rows<S>(fn, "test embedding", test);
+  bilinear_score_matrix<S>({&e, nullptr, nullptr, &t, nullptr}, out, num_threads);
+}
+
+}  // namespace detail
+
+/// All cosine scores of enrolments (rows of `enrol`) against tests (rows of `test`).
+/// @throws DimensionMismatch, NonFiniteInput, InvalidArgument (zero vectors, an empty set)
+template <class S, class DE, class DT>
+Matrix<S> cosine_score_matrix(const Eigen::MatrixBase<DE>& enrol, const Eigen::MatrixBase<DT>& test, int num_threads = 1) {
   Matrix<S> out;
-  detail::bilinear_score_matrix<S>({&e, nullptr, nullptr, &t, nullptr}, out, num_threads);
+  detail::cosine_score_matrix_into("cosine_score_matrix", enrol, test, out, num_threads);
   return out;
 }
 
-/// The cosine score of each listed trial (enrolment row, test row).
+/// cosine_score_matrix into a caller-owned matrix, resized to enrolments x tests (no allocation
+/// when it already has that size): reusing it across calls avoids the page faults of a fresh large
+/// result. @throws as cosine_score_matrix
+template <class S, class DE, class DT>
+void cosine_score_matrix_into(const Eigen::MatrixBase<DE>& enrol, const Eigen::MatrixBase<DT>& test, Matrix<S>& out, int num_threads = 1) {
+  detail::cosine_score_matrix_into("cosine_score_matrix_into", enrol, test, out, num_threads);
+}
+
+/// The cosine score of each listed trial (enrolment row, test row); an empty list gives an empty
+/// result (the sets must still be non-empty).
 /// @throws as cosine_score_matrix, and DimensionMismatch for indices outside the sets (naming the trial)
 template <class S, class DE, class DT>
 Vector<S> cosine_score_trials(const Eigen::MatrixBase<DE>& enrol, const Eigen::MatrixBase<DT>& test, const TrialIndices& trials,
                               int num_threads = 1) {
   constexpr const char* fn = "cosine_score_trials";
-  if (enrol.cols() != test.cols())
-    throw DimensionMismatch(detail::message(fn, ": enrolment embeddings have dimension ", enrol.cols(), " but test embeddings ", test.cols()));
+  detail::check_score_sets(fn, enrol.rows(), enrol.cols(), test.rows(), test.cols());
   const Matrix<S> e = unit_rows<S>(fn, "enrolment embedding", enrol);
   const Matrix<S> t = unit_rows<S>(fn, "test embedding", test);
   Vector<S> out;

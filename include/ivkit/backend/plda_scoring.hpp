@@ -112,16 +112,25 @@ class PldaScorer {
 
   /// All enrolment x test log-likelihood ratios; tiles run on `num_threads` threads (0 = all) and the
   /// result is identical for any thread count.
+  /// @throws DimensionMismatch (sets prepared for another model), InvalidArgument (an empty set)
   Matrix<S> score_matrix(const PldaEnrolments<S>& enrolments, const PldaTests<S>& tests, int num_threads = 1) const {
-    check("PldaScorer::score_matrix", enrolments, tests);
-    const Matrix<S> c = test_constants(enrolments, tests);
     Matrix<S> out;
-    detail::bilinear_score_matrix<S>({&enrolments.vectors, &enrolments.constants, &enrolments.group, &tests.vectors, &c}, out, num_threads);
+    score_matrix_into("PldaScorer::score_matrix", enrolments, tests, out, num_threads);
     return out;
   }
 
-  /// The log-likelihood ratio of each listed trial (enrolment row, test row), one dot product each.
-  /// @throws DimensionMismatch for indices outside the prepared sets (naming the trial)
+  /// score_matrix into a caller-owned matrix, resized to enrolments x tests (no allocation when it
+  /// already has that size): reusing it across calls avoids the page faults of a fresh large result
+  /// (a 1000 x 10000 float matrix is 40 MB, which glibc maps anew for every allocation).
+  /// @throws as score_matrix
+  void score_matrix_into(const PldaEnrolments<S>& enrolments, const PldaTests<S>& tests, Matrix<S>& out, int num_threads = 1) const {
+    score_matrix_into("PldaScorer::score_matrix_into", enrolments, tests, out, num_threads);
+  }
+
+  /// The log-likelihood ratio of each listed trial (enrolment row, test row), one dot product each;
+  /// an empty list gives an empty result.
+  /// @throws DimensionMismatch for indices outside the prepared sets (naming the trial), InvalidArgument
+  /// (an empty set)
   Vector<S> score_trials(const PldaEnrolments<S>& enrolments, const PldaTests<S>& tests, const TrialIndices& trials,
                          int num_threads = 1) const {
     check("PldaScorer::score_trials", enrolments, tests);
@@ -134,10 +143,20 @@ class PldaScorer {
   }
 
  private:
+  void score_matrix_into(const char* fn, const PldaEnrolments<S>& enrolments, const PldaTests<S>& tests, Matrix<S>& out,
+                         int num_threads) const {
+    check(fn, enrolments, tests);
+    const Matrix<S> c = test_constants(enrolments, tests);
+    detail::bilinear_score_matrix<S>({&enrolments.vectors, &enrolments.constants, &enrolments.group, &tests.vectors, &c}, out, num_threads);
+  }
+
   void check(const char* fn, const PldaEnrolments<S>& e, const PldaTests<S>& t) const {
     if (e.vectors.cols() != plda_.dim() || t.vectors.cols() != plda_.dim() || e.quadratic.cols() != plda_.dim())
       throw DimensionMismatch(detail::message(fn, ": prepared enrolments have dimension ", e.vectors.cols(), " and tests ",
                                               t.vectors.cols(), " but the PLDA model has dimension ", plda_.dim()));
+    // An empty set is an error, not an empty result.
+    if (e.size() == 0) throw InvalidArgument(detail::message(fn, ": no enrolments"));
+    if (t.size() == 0) throw InvalidArgument(detail::message(fn, ": no tests"));
   }
   // tests x distinct counts: sum_i q_gi t_ji^2
   static Matrix<S> test_constants(const PldaEnrolments<S>& e, const PldaTests<S>& t) {

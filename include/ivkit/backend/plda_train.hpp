@@ -42,12 +42,11 @@ struct PldaStats {
   Index num_examples = 0;
 };
 
-/// Statistics of `x` (one embedding per row) with speaker labels `labels` (one per row).
-/// @throws DimensionMismatch, NonFiniteInput (names the row), InvalidArgument (too little data:
-/// no more examples than dimensions, or no class with two or more examples; Kaldi's checks)
+namespace detail {
+
+/// plda_stats naming `fn` (the function the caller called) in its error messages.
 template <class Derived>
-PldaStats plda_stats(const Eigen::MatrixBase<Derived>& x, const std::vector<Index>& labels) {
-  constexpr const char* fn = "train_plda";
+PldaStats plda_stats(const char* fn, const Eigen::MatrixBase<Derived>& x, const std::vector<Index>& labels) {
   const ClassIndex classes = index_classes(fn, labels, x.rows());
   detail::check_finite_rows(fn, "embedding", x);
   const Index d = x.cols();
@@ -93,6 +92,17 @@ PldaStats plda_stats(const Eigen::MatrixBase<Derived>& x, const std::vector<Inde
     st.centred_means_by_count.emplace(n, std::move(m));
   }
   return st;
+}
+
+}  // namespace detail
+
+/// Statistics of `x` (one embedding per row) with speaker labels `labels` (one per row); errors
+/// name train_plda.
+/// @throws DimensionMismatch, NonFiniteInput (names the row), InvalidArgument (too little data:
+/// no more examples than dimensions, or no class with two or more examples; Kaldi's checks)
+template <class Derived>
+PldaStats plda_stats(const Eigen::MatrixBase<Derived>& x, const std::vector<Index>& labels) {
+  return detail::plda_stats("train_plda", x, labels);
 }
 
 namespace detail {

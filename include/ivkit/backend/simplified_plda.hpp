@@ -172,8 +172,8 @@ SimplifiedPlda<S> train_simplified_plda(const Eigen::MatrixBase<Derived>& x, con
     throw InvalidArgument(detail::message(fn, ": rank ", options.rank, " is outside 1..", d, " (the embedding dimension)"));
   if (options.num_iters < 0) throw InvalidArgument(detail::message(fn, ": num_iters ", options.num_iters, " is negative"));
   // The two-covariance statistics give the class structure and the checks (enough data, full-rank
-  // within-class scatter), with the messages of train_plda.
-  const PldaStats two_cov = plda_stats(x, labels);
+  // within-class scatter), their messages naming train_simplified_plda.
+  const PldaStats two_cov = detail::plda_stats(fn, x, labels);
   const ClassIndex classes = index_classes(fn, labels, x.rows());
   detail::SimplifiedPldaData data;
   data.num_examples = x.rows();

@@ -3,6 +3,7 @@
 /// conventions (ROC convex hull as BOSARIS, Kaldi `compute-eer`, linear interpolation), minDCF and
 /// actDCF, Cllr and minCllr (PAV), computed exactly by sorting (O(n log n)), and approximately, in
 /// bounded memory over score streams of any length, by `ScoreHistogram` with a guaranteed interval.
+/// (The exact figures in bounded memory, by external sorting: eval/external_sort.hpp.)
 ///
 /// Operating points. The scores (targets and non-targets together) fall into groups of equal value
 /// v_1 < v_2 < ... < v_G. Operating point k (k = 0..G) rejects the first k groups and accepts the
@@ -453,20 +454,19 @@ void for_each_operating_point(const Groups& groups, G&& g) {
 /// the target proportions t / (t + n) strictly increase (BOSARIS `pavx` merges on >=, as here).
 /// Tied scores are a single group, so a tie is always pooled (BOSARIS: targets sorted before
 /// non-targets within ties). The result's blocks are the ROC convex hull's segments.
-template <class Groups>
-GroupList pav_blocks(const Groups& groups) {
-  GroupList out;
-  auto& b = out.groups;
-  // t1 / (t1 + n1) >= t2 / (t2 + n2)  <=>  t1 n2 >= t2 n1, in exact integer arithmetic
-  auto not_increasing = [](const ScoreGroup& x, const ScoreGroup& y) {
-#ifdef __SIZEOF_INT128__
-    __extension__ typedef __int128 Wide;
-    return static_cast<Wide>(x.t) * y.n >= static_cast<Wide>(y.t) * x.n;
-#else
-    return static_cast<long double>(x.t) * y.n >= static_cast<long double>(y.t) * x.n;
-#endif
-  };
-  groups.for_each_group([&](double low, Index t, Index n) {
+///
+/// The sweeps below are consumers: each takes the groups (or operating points) of one ascending
+/// pass pushed to it, so that one pass over a sorted sequence (SortedScores, a ScoreHistogram, the
+/// merge of a StreamingScoreSorter's runs) can feed several of them at once. The functions taking
+/// a group source (pav_blocks, eer_crossing, min_dcf_scan) drive one consumer each.
+///
+/// PAV consumer: push groups in ascending order with operator(); `blocks` holds the result. Its
+/// stack is a convex chain of lattice points, so it stays small (at most about (N_tar N_non)^(1/3)
+/// blocks) whatever the number of groups.
+class PavAccumulator {
+ public:
+  bool operator()(double low, Index t, Index n) {
+    auto& b = blocks.groups;
     if (t == 0 && n == 0) return true;
     // Fast path: a pure group joins a top block that is pure of the same kind (equal proportions
     // merge); this is what the loop below would do, without the push and the comparison.
@@ -483,9 +483,51 @@ GroupList pav_blocks(const Groups& groups) {
       b.pop_back();
     }
     return true;
-  });
-  return out;
+  }
+  GroupList blocks;
+
+ private:
+  // t1 / (t1 + n1) >= t2 / (t2 + n2)  <=>  t1 n2 >= t2 n1, in exact integer arithmetic
+  static bool not_increasing(const ScoreGroup& x, const ScoreGroup& y) {
+#ifdef __SIZEOF_INT128__
+    __extension__ typedef __int128 Wide;
+    return static_cast<Wide>(x.t) * y.n >= static_cast<Wide>(y.t) * x.n;
+#else
+    return static_cast<long double>(x.t) * y.n >= static_cast<long double>(y.t) * x.n;
+#endif
+  }
+};
+
+template <class Groups>
+GroupList pav_blocks(const Groups& groups) {
+  PavAccumulator pav;
+  groups.for_each_group([&](double low, Index t, Index n) { return pav(low, t, n); });
+  return std::move(pav.blocks);
 }
+
+/// Turns pushed groups into operating points for a consumer `g(cum_targets, cum_nontargets, theta)`
+/// (see for_each_operating_point); call finish() after the last group for the reject-all point.
+/// Once `g` has returned false it is not called again.
+template <class G>
+class OperatingPointFeed {
+ public:
+  explicit OperatingPointFeed(G& g) : g_(g) {}
+  bool operator()(double low, Index t, Index n) {
+    if (go_) go_ = g_(ct_, cn_, low);
+    ct_ += t;
+    cn_ += n;
+    return go_;
+  }
+  void finish() {
+    if (go_) go_ = g_(ct_, cn_, std::numeric_limits<double>::infinity());
+  }
+  bool active() const { return go_; }
+
+ private:
+  G& g_;
+  Index ct_ = 0, cn_ = 0;
+  bool go_ = true;
+};
 
 /// Where P_miss - P_fa changes sign along the operating points of a group source: the EER by linear
 /// interpolation between the two operating points (exact for the ROC of those points), and the
@@ -495,39 +537,50 @@ struct Crossing {
   double eer = 0.0, threshold = 0.0, lower = 0.0, upper = 0.0;
 };
 
-template <class Groups>
-Crossing eer_crossing(const Groups& groups, Index nt, Index nn) {
-  Crossing c;
-  double pm_prev = 0.0, pf_prev = 1.0, theta_prev = 0.0;
-  bool found = false;
-  const double dnt = static_cast<double>(nt), dnn = static_cast<double>(nn);
-  for_each_operating_point(groups, [&](Index ct, Index cn, double theta) {
-    const double pm = static_cast<double>(ct) / dnt, pf = static_cast<double>(nn - cn) / dnn;
+/// Operating-point consumer finding the crossing (see Crossing); `found` once it has.
+class CrossingSweep {
+ public:
+  CrossingSweep(Index nt, Index nn) : nn_(nn), dnt_(static_cast<double>(nt)), dnn_(static_cast<double>(nn)) {}
+  bool operator()(Index ct, Index cn, double theta) {
+    if (found) return false;
+    const double pm = static_cast<double>(ct) / dnt_, pf = static_cast<double>(nn_ - cn) / dnn_;
     const double d = pf - pm;
     if (d <= 0.0) {
       found = true;
       if (d == 0.0) {
-        c.eer = c.lower = c.upper = pm;
-        c.threshold = theta;
+        result.eer = result.lower = result.upper = pm;
+        result.threshold = theta;
       } else {
-        const double d_prev = pf_prev - pm_prev;  // > 0
+        const double d_prev = pf_prev_ - pm_prev_;  // > 0
         const double w = d_prev / (d_prev - d);
-        c.eer = pm_prev + w * (pm - pm_prev);
-        c.threshold = theta_prev;
-        c.lower = std::max(pm_prev, pf);
-        c.upper = std::min(pm, pf_prev);
-        c.eer = std::min(std::max(c.eer, c.lower), c.upper);  // rounding
+        result.eer = pm_prev_ + w * (pm - pm_prev_);
+        result.threshold = theta_prev_;
+        result.lower = std::max(pm_prev_, pf);
+        result.upper = std::min(pm, pf_prev_);
+        result.eer = std::min(std::max(result.eer, result.lower), result.upper);  // rounding
       }
       return false;
     }
-    pm_prev = pm;
-    pf_prev = pf;
-    theta_prev = theta;
+    pm_prev_ = pm;
+    pf_prev_ = pf;
+    theta_prev_ = theta;
     return true;
-  });
-  IVKIT_ASSERT(found);
-  (void)found;
-  return c;
+  }
+  Crossing result;
+  bool found = false;
+
+ private:
+  Index nn_;
+  double dnt_, dnn_;
+  double pm_prev_ = 0.0, pf_prev_ = 1.0, theta_prev_ = 0.0;
+};
+
+template <class Groups>
+Crossing eer_crossing(const Groups& groups, Index nt, Index nn) {
+  CrossingSweep sweep(nt, nn);
+  for_each_operating_point(groups, [&](Index ct, Index cn, double theta) { return sweep(ct, cn, theta); });
+  IVKIT_ASSERT(sweep.found);
+  return sweep.result;
 }
 
 /// EER of the lower convex hull of points (P_fa, P_miss): where the hull crosses P_miss = P_fa.
@@ -567,31 +620,128 @@ struct MinDcfScan {
   double value = 0.0, lower = 0.0, threshold = 0.0, p_miss = 0.0, p_fa = 0.0;
 };
 
+/// Operating-point consumer for min_dcf_scan; result() after the last point.
+class MinDcfSweep {
+ public:
+  MinDcfSweep(Index nt, Index nn, const DcfParams& p)
+      : a_(p.p_target * p.c_miss), b_((1.0 - p.p_target) * p.c_fa), norm_(p.normaliser()), nn_(nn),
+        dnt_(static_cast<double>(nt)), dnn_(static_cast<double>(nn)) {}
+  bool operator()(Index ct, Index cn, double theta) {
+    const double pm = static_cast<double>(ct) / dnt_, pf = static_cast<double>(nn_ - cn) / dnn_;
+    const double cost = a_ * pm + b_ * pf;
+    if (cost < best_) {
+      best_ = cost;
+      s_.threshold = theta;
+      s_.p_miss = pm;
+      s_.p_fa = pf;
+    }
+    if (!first_) low_ = std::min(low_, a_ * pm_prev_ + b_ * pf);
+    first_ = false;
+    pm_prev_ = pm;
+    return true;
+  }
+  MinDcfScan result() const {
+    MinDcfScan s = s_;
+    s.value = best_ / norm_;
+    s.lower = std::min(low_, best_) / norm_;
+    return s;
+  }
+
+ private:
+  double a_, b_, norm_;
+  Index nn_;
+  double dnt_, dnn_;
+  MinDcfScan s_;
+  double best_ = std::numeric_limits<double>::infinity(), low_ = std::numeric_limits<double>::infinity();
+  double pm_prev_ = 0.0;
+  bool first_ = true;
+};
+
 template <class Groups>
 MinDcfScan min_dcf_scan(const Groups& groups, Index nt, Index nn, const DcfParams& p) {
-  const double a = p.p_target * p.c_miss, b = (1.0 - p.p_target) * p.c_fa, norm = p.normaliser();
-  const double dnt = static_cast<double>(nt), dnn = static_cast<double>(nn);
-  MinDcfScan s;
-  double best = std::numeric_limits<double>::infinity(), low = best;
-  double pm_prev = 0.0;
-  bool first = true;
-  for_each_operating_point(groups, [&](Index ct, Index cn, double theta) {
-    const double pm = static_cast<double>(ct) / dnt, pf = static_cast<double>(nn - cn) / dnn;
-    const double cost = a * pm + b * pf;
-    if (cost < best) {
-      best = cost;
-      s.threshold = theta;
-      s.p_miss = pm;
-      s.p_fa = pf;
+  MinDcfSweep sweep(nt, nn, p);
+  for_each_operating_point(groups, [&](Index ct, Index cn, double theta) { return sweep(ct, cn, theta); });
+  return sweep.result();
+}
+
+/// Operating-point consumer for the actual DCF: the first operating point whose threshold is at or
+/// above the Bayes threshold eta splits the trials into LLR < eta (rejected: `misses` targets) and
+/// LLR >= eta (accepted: `false_alarms` non-targets).
+class ActDcfSweep {
+ public:
+  ActDcfSweep(Index nn, double eta) : nn_(nn), eta_(eta) {}
+  bool operator()(Index ct, Index cn, double theta) {
+    if (found) return false;
+    if (!(theta >= eta_)) return true;
+    misses = ct;
+    false_alarms = nn_ - cn;
+    found = true;
+    return false;
+  }
+  Index misses = 0, false_alarms = 0;
+  bool found = false;
+
+ private:
+  Index nn_;
+  double eta_;
+};
+
+/// Group consumer for Kaldi compute-eer's rule (see eer()): with targets t_p and non-targets sorted
+/// ascending, n_q < t_p holds exactly when at least q + 1 non-targets score below t_p, i.e. below
+/// the group of t_p. So the rule needs only the running counts of one ascending pass, and gives the
+/// same p (and threshold t_p) as the loop over the sorted arrays.
+class KaldiEerSweep {
+ public:
+  KaldiEerSweep(Index nt, Index nn) : nt_(static_cast<std::size_t>(nt)), nn_(static_cast<std::size_t>(nn)) {}
+  bool operator()(double v, Index t, Index n) {
+    if (found) return false;
+    for (Index j = 0; j < t; ++j) {
+      const std::size_t p = tar_below_ + static_cast<std::size_t>(j);
+      if (p + 1 >= nt_) return stop(p, v);
+      // Kaldi: ssize_t nontarget_n = nontarget_size * target_position * 1.0 / target_size;
+      const auto n_below = static_cast<std::int64_t>(static_cast<double>(nn_ * p) * 1.0 / static_cast<double>(nt_));
+      std::int64_t q = static_cast<std::int64_t>(nn_) - 1 - n_below;
+      if (q < 0) q = 0;
+      if (non_below_ >= static_cast<std::uint64_t>(q) + 1) return stop(p, v);  // n_q < t_p
     }
-    if (!first) low = std::min(low, a * pm_prev + b * pf);
-    first = false;
-    pm_prev = pm;
+    tar_below_ += static_cast<std::size_t>(t);
+    non_below_ += static_cast<std::uint64_t>(n);
     return true;
-  });
-  s.value = best / norm;
-  s.lower = std::min(low, best) / norm;
-  return s;
+  }
+  double eer = 0.0, threshold = 0.0;
+  bool found = false;
+
+ private:
+  bool stop(std::size_t p, double v) {
+    eer = static_cast<double>(p) * 1.0 / static_cast<double>(nt_);
+    threshold = v;
+    found = true;
+    return false;
+  }
+  std::size_t nt_, nn_, tar_below_ = 0;
+  std::uint64_t non_below_ = 0;
+};
+
+/// Group consumer for the Cllr sums, adding log(1 + e^-s) per target and log(1 + e^s) per non-target
+/// one score at a time in ascending order (the order, hence the rounding, of cllr(SortedScores)).
+class CllrSums {
+ public:
+  bool operator()(double v, Index t, Index n) {
+    if (t > 0) {
+      const double c = softplus(-v);
+      for (Index j = 0; j < t; ++j) targets += c;
+    }
+    if (n > 0) {
+      const double c = softplus(v);
+      for (Index j = 0; j < n; ++j) nontargets += c;
+    }
+    return true;
+  }
+  double targets = 0.0, nontargets = 0.0;
+};
+
+inline double cllr_from_sums(double st, double sn, Index nt, Index nn) {
+  return (st / static_cast<double>(nt) + sn / static_cast<double>(nn)) / (2.0 * std::log(2.0));
 }
 
 /// Cllr of the PAV-optimal LLRs of the blocks (BOSARIS `opt_loglr` then `cllr`): block LLR
@@ -615,6 +765,33 @@ inline EerResult make_eer(double eer, double threshold, EerConvention c, Index n
   r.convention = c;
   r.num_targets = nt;
   r.num_nontargets = nn;
+  return r;
+}
+
+inline DcfResult make_min_dcf(const MinDcfScan& m, const DcfParams& params, Index nt, Index nn) {
+  DcfResult r;
+  r.kind = DcfKind::Min;
+  r.params = params;
+  r.value = r.lower = r.upper = m.value;
+  r.threshold = m.threshold;
+  r.p_miss = m.p_miss;
+  r.p_fa = m.p_fa;
+  r.num_targets = nt;
+  r.num_nontargets = nn;
+  return r;
+}
+
+inline DcfResult make_act_dcf(std::size_t misses, std::size_t false_alarms, const DcfParams& params, Index nt, Index nn) {
+  DcfResult r;
+  r.kind = DcfKind::Act;
+  r.params = params;
+  r.threshold = params.bayes_threshold();
+  r.num_targets = nt;
+  r.num_nontargets = nn;
+  r.p_miss = static_cast<double>(misses) / static_cast<double>(nt);
+  r.p_fa = static_cast<double>(false_alarms) / static_cast<double>(nn);
+  r.value = r.lower = r.upper =
+      (params.p_target * params.c_miss * r.p_miss + (1.0 - params.p_target) * params.c_fa * r.p_fa) / params.normaliser();
   return r;
 }
 
@@ -677,16 +854,7 @@ inline EerResult eer(ScoreView targets, ScoreView nontargets, EerConvention conv
 inline DcfResult min_dcf(const SortedScores& s, const DcfParams& params) {
   detail::check_dcf_params("min_dcf", params);
   const detail::MinDcfScan m = detail::min_dcf_scan(s, s.num_targets(), s.num_nontargets(), params);
-  DcfResult r;
-  r.kind = DcfKind::Min;
-  r.params = params;
-  r.value = r.lower = r.upper = m.value;
-  r.threshold = m.threshold;
-  r.p_miss = m.p_miss;
-  r.p_fa = m.p_fa;
-  r.num_targets = s.num_targets();
-  r.num_nontargets = s.num_nontargets();
-  return r;
+  return detail::make_min_dcf(m, params, s.num_targets(), s.num_nontargets());
 }
 
 /// minDCF from unsorted scores (sorts a copy).
@@ -733,17 +901,8 @@ inline DcfResult act_dcf(const SortedScores& s, const DcfParams& params) {
   const auto& n = s.nontargets();
   const auto misses = std::lower_bound(t.begin(), t.end(), eta) - t.begin();
   const auto fas = n.end() - std::lower_bound(n.begin(), n.end(), eta);
-  DcfResult r;
-  r.kind = DcfKind::Act;
-  r.params = params;
-  r.threshold = eta;
-  r.num_targets = s.num_targets();
-  r.num_nontargets = s.num_nontargets();
-  r.p_miss = static_cast<double>(misses) / static_cast<double>(t.size());
-  r.p_fa = static_cast<double>(fas) / static_cast<double>(n.size());
-  r.value = r.lower = r.upper =
-      (params.p_target * params.c_miss * r.p_miss + (1.0 - params.p_target) * params.c_fa * r.p_fa) / params.normaliser();
-  return r;
+  return detail::make_act_dcf(static_cast<std::size_t>(misses), static_cast<std::size_t>(fas), params, s.num_targets(),
+                              s.num_nontargets());
 }
 
 /// Cllr of calibrated scores (natural-log LLRs), in bits (Brümmer and du Preez 2006, BOSARIS `cllr`):
