@@ -3,17 +3,29 @@
 // low-dimensional subspace, plus a smaller session offset and frame noise), in Kaldi's formats.
 //
 //   make_tool_data OUT [--seed S]
+//   make_tool_data OUT --many N [--frames F] [--seed S]
+//   make_tool_data --peak-rss COMMAND [ARGS...]
 //
 //   OUT/train/{feats.ark,feats.scp,utt2spk,spk2utt}   40 speakers x 8 utterances (UBM, extractor, back-end)
 //   OUT/enrol/{feats.ark,feats.scp,utt2spk,spk2utt}   24 other speakers x 2 utterances
 //   OUT/test/{feats.ark,feats.scp,utt2spk}            the same 24 speakers x 3 utterances
 //   OUT/trials                                        every enrolment speaker against every test utterance
+//
+// With --many: only OUT/{feats.ark,feats.scp}, N short utterances of F frames (default 20) each, keys
+// utt0000000, utt0000001, ... (all of one length), from 100 speakers of the same world (the scale test).
+// With --peak-rss: runs COMMAND, prints its peak resident memory in KiB (ru_maxrss) on stdout and exits
+// with its status (as GNU time's %M; a small process: the peak of the process that execs COMMAND is part
+// of the figure, which rules out a python3 wrapper's 10+ MiB).
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
+
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <ivkit/core/random.hpp>
 #include <ivkit/io/kaldi_writer.hpp>
@@ -52,10 +64,11 @@ World make_world(ivkit::Random& rng) {
   return w;
 }
 
-ivkit::Matrix<float> utterance(const World& w, const Eigen::VectorXd& spk, ivkit::Random& rng) {
+// An utterance of `frames` frames (0: a random length of 150 to 300).
+ivkit::Matrix<float> utterance(const World& w, const Eigen::VectorXd& spk, ivkit::Random& rng, Index frames = 0) {
   Eigen::VectorXd sess(kSessionRank);
   for (Index i = 0; i < kSessionRank; ++i) sess(i) = rng.normal();
-  const Index n = 150 + static_cast<Index>(rng.uniform_index(151));
+  const Index n = frames > 0 ? frames : 150 + static_cast<Index>(rng.uniform_index(151));
   ivkit::Matrix<float> x(n, kDim);
   for (Index t = 0; t < n; ++t) {
     double u = rng.uniform(), acc = 0;
@@ -112,16 +125,51 @@ std::vector<std::vector<std::string>> write_set(const std::string& dir, const Wo
   return ids;
 }
 
+int peak_rss(char** command) {
+  const pid_t pid = fork();
+  if (pid < 0) {
+    std::perror("make_tool_data: fork");
+    return 1;
+  }
+  if (pid == 0) {
+    execvp(command[0], command);
+    std::perror(command[0]);
+    _exit(127);
+  }
+  int status = 0;
+  struct rusage usage {};
+  if (wait4(pid, &status, 0, &usage) != pid) {
+    std::perror("make_tool_data: wait4");
+    return 1;
+  }
+  std::printf("%ld\n", static_cast<long>(usage.ru_maxrss));
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 2 && argc != 4) {
-    std::fprintf(stderr, "usage: make_tool_data OUT [--seed S]\n");
+  if (argc >= 3 && std::string(argv[1]) == "--peak-rss") return peak_rss(argv + 2);
+  auto usage = [] {
+    std::fprintf(stderr,
+                 "usage: make_tool_data OUT [--seed S]\n       make_tool_data OUT --many N [--frames F] [--seed S]\n"
+                 "       make_tool_data --peak-rss COMMAND [ARGS...]\n");
     return 2;
-  }
+  };
+  if (argc < 2 || argc % 2 != 0) return usage();
   const std::string out = argv[1];
   std::uint64_t seed = 20240531;
-  if (argc == 4) seed = std::strtoull(argv[3], nullptr, 10);
+  long long many = 0, frames = 20;
+  for (int i = 2; i + 1 < argc; i += 2) {
+    const std::string opt = argv[i];
+    char* end = nullptr;
+    const unsigned long long v = std::strtoull(argv[i + 1], &end, 10);
+    if (end == argv[i + 1] || *end != '\0') return usage();
+    if (opt == "--seed") seed = v;
+    else if (opt == "--many" && v > 0) many = static_cast<long long>(v);
+    else if (opt == "--frames" && v > 0) frames = static_cast<long long>(v);
+    else return usage();
+  }
   ivkit::Random rng(seed);
   const World w = make_world(rng);
   auto make_speakers = [&](const char* prefix, int n) {
@@ -137,6 +185,23 @@ int main(int argc, char** argv) {
     }
     return s;
   };
+  if (many > 0) {
+    // Keys, speakers and sizes without the per-speaker bookkeeping of write_set: the output is
+    // written as it is generated (nothing grows with N).
+    const auto speakers = make_speakers("big", 100);
+    std::filesystem::create_directories(out);
+    const std::string ark = std::filesystem::absolute(out + "/feats.ark").string();
+    const std::string scp = std::filesystem::absolute(out + "/feats.scp").string();
+    ivkit::KaldiWriter<ivkit::Matrix<float>> table("ark,scp:" + ark + "," + scp);
+    char key[32];
+    for (long long i = 0; i < many; ++i) {
+      std::snprintf(key, sizeof key, "utt%07lld", i);
+      table.write(key, utterance(w, speakers[static_cast<std::size_t>(i % 100)].factors, rng, static_cast<Index>(frames)));
+    }
+    table.close();
+    std::printf("make_tool_data: wrote %s/{feats.ark,feats.scp} (%lld utterances of %lld frames)\n", out.c_str(), many, frames);
+    return 0;
+  }
   const auto train = make_speakers("trn", 40);
   const auto eval = make_speakers("spk", 24);
   write_set(out + "/train", w, train, 0, 8, rng, true);

@@ -11,7 +11,25 @@ using ivkit::detail::message;
 StatsComputer::StatsComputer(const Ubm& ubm, PosteriorOptions options, const std::string& gselect_rspecifier)
     : ubm_(ubm), options_(options), gselect_rspecifier_(gselect_rspecifier) {
   if (!gselect_rspecifier_.empty())
+    gselect_in_order_ = std::make_unique<ivkit::KaldiSequentialReader<Int32VectorVector>>(gselect_rspecifier_);
+}
+
+Int32VectorVector StatsComputer::selection_of(const std::string& key) {
+  if (!gselect_) {
+    // Another pass over the features (the extractor's EM) starts the table again.
+    if (gselect_in_order_->done() || gselect_in_order_->key() != key)
+      gselect_in_order_ = std::make_unique<ivkit::KaldiSequentialReader<Int32VectorVector>>(gselect_rspecifier_);
+    if (!gselect_in_order_->done() && gselect_in_order_->key() == key) {
+      Int32VectorVector v = std::move(gselect_in_order_->value());
+      gselect_in_order_->next();
+      return v;
+    }
+    gselect_in_order_.reset();  // not in the order of the features: index the table by key
     gselect_ = std::make_unique<ivkit::KaldiRandomAccessReader<Int32VectorVector>>(gselect_rspecifier_);
+  }
+  if (!gselect_->has_key(key))
+    throw ivkit::FormatError(message("utterance '", key, "' has no Gaussian selection in '", gselect_rspecifier_, "'"));
+  return gselect_->value(key);
 }
 
 StatsComputer::~StatsComputer() = default;
@@ -19,14 +37,14 @@ StatsComputer::~StatsComputer() = default;
 std::vector<ivkit::UtteranceStats> StatsComputer::compute(const std::vector<Utterance>& batch, int threads) {
   const std::size_t n = batch.size();
   // Selections are looked up here, in order (the table reader is not thread-safe).
-  std::vector<ivkit::GaussianSelection> selections(gselect_ ? n : 0);
-  if (gselect_) {
+  const bool selected = !gselect_rspecifier_.empty();
+  std::vector<ivkit::GaussianSelection> selections(selected ? n : 0);
+  if (selected) {
     for (std::size_t i = 0; i < n; ++i) {
       const auto& u = batch[i];
-      if (!gselect_->has_key(u.key))
-        throw ivkit::FormatError(message("utterance '", u.key, "' has no Gaussian selection in '", gselect_rspecifier_, "'"));
+      const Int32VectorVector table = selection_of(u.key);
       const std::string what = message("the Gaussian selection of utterance '", u.key, "' in '", gselect_rspecifier_, "'");
-      selections[i] = gselect_from_table(gselect_->value(u.key), ubm_.num_components(), what);
+      selections[i] = gselect_from_table(table, ubm_.num_components(), what);
       if (selections[i].num_frames() != u.frames.rows())
         throw ivkit::FormatError(message(what, " has ", selections[i].num_frames(), " frames but the features have ", u.frames.rows(),
                                          " (was it computed on other features?)"));
@@ -51,7 +69,7 @@ std::vector<ivkit::UtteranceStats> StatsComputer::compute(const std::vector<Utte
       return;
     }
     try {
-      if (gselect_) {
+      if (selected) {
         if (ubm_.is_full()) {
           const auto post = ubm_.full().selected_posteriors(u.frames, selections[i], options_.min_post);
           out[i] = ivkit::stats_from_posteriors(post, u.frames, ubm_.means(), so);
