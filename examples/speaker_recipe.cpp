@@ -12,7 +12,8 @@
 //      (optionally) full covariances, as sid/train_diag_ubm.sh and sid/train_full_ubm.sh;
 //   3. Baum-Welch statistics of every utterance (Gaussian selection with the diagonal model and
 //      posteriors pruned at min-post, as sid/train_ivector_extractor.sh);
-//   4. i-vector extractor: EM training;
+//   4. i-vector extractor: PCA initialisation, 5 EM iterations as voxceleb/v1 (--update-variances
+//      adds the covariance update of Kaldi's ivector-extractor-est);
 //   5. i-vectors of train and eval;
 //   6. back-end trained on train: centring, LDA, length normalisation, two-covariance PLDA;
 //   7. scoring every trial list with PLDA and with cosine similarity (raw i-vectors, and after
@@ -59,7 +60,7 @@ struct Args {
   long gselect = 20, ivector_dim = 200;
   double min_post = 0.025, posterior_scale = 1.0;
   int extractor_iters = 5;
-  std::string extractor_init = "random";
+  std::string extractor_init = "pca";
   bool update_variances = false;
   // back-end
   long lda_dim = 200;
@@ -88,8 +89,8 @@ struct Args {
                "  --full-ubm-iters N (4; 0 = diagonal UBM and diagonal extractor)\n"
                "statistics and extractor:\n"
                "  --gselect N (20) --min-post X (0.025) --posterior-scale X (1.0)\n"
-               "  --ivector-dim N (200) --extractor-iters N (5) --extractor-init random|pca (random)\n"
-               "  --update-variances true|false (false; diagonal extractor only)\n"
+               "  --ivector-dim N (200) --extractor-iters N (5, as voxceleb/v1) --extractor-init pca|random (pca)\n"
+               "  --update-variances true|false (false; true: the covariance update of Kaldi's ivector-extractor-est)\n"
                "back-end:\n"
                "  --lda-dim N (200, at most the training speakers - 1 and the i-vector dimension) --plda-iters N (10)\n");
   std::exit(code);
@@ -418,39 +419,60 @@ Ubm train_ubm(const Args& a, const std::vector<Utterance>& train, StageTimes& ti
 }
 
 /// Statistics of every utterance, in order; `second_order` (if not null) receives the corpus totals
-/// of the diagonal second-order statistics (for the variance update).
+/// of the second-order statistics about the UBM means for the covariance update: diagonal (C x D)
+/// for a diagonal UBM, the packed upper triangle of the scatter (C x D(D+1)/2) for a full one.
 ivkit::StatsSet<float> compute_statistics(const Args& a, const Ubm& ubm, const std::vector<Utterance>& utts,
                                           ivkit::Matrix<double>* second_order) {
   const ivkit::Index C = ubm.diag.num_components(), D = ubm.diag.dim();
   ivkit::StatsSet<float> set(C, D);
-  if (second_order) *second_order = ivkit::Matrix<double>::Zero(C, D);
+  const ivkit::Index P = ivkit::packed_size(D);
+  const bool full_scatter = second_order && ubm.full;
+  if (second_order) *second_order = ivkit::Matrix<double>::Zero(C, full_scatter ? P : D);
   constexpr ivkit::Index kBlock = 16;
   const ivkit::Index n = static_cast<ivkit::Index>(utts.size());
   ivkit::StatsOptions so;
   so.posterior_scale = a.posterior_scale;
-  so.second_order = second_order != nullptr;
-  using Partial = std::vector<ivkit::UtteranceStats>;
+  so.second_order = second_order != nullptr && !ubm.full;
+  struct Partial {
+    std::vector<ivkit::UtteranceStats> stats;
+    ivkit::Matrix<double> scatter;  // full UBM: sum of gamma vech((x - mu_c)(x - mu_c)^T) over the block
+  };
   ivkit::ordered_block_reduce(
       ivkit::num_blocks(n, kBlock), a.threads, [] { return Partial(); },
       [&](ivkit::Index b, Partial& p) {
-        p.clear();
+        p.stats.clear();
+        if (full_scatter) p.scatter.setZero(C, P);
+        Eigen::VectorXd y(D);
         for (ivkit::Index i = b * kBlock; i < std::min(n, (b + 1) * kBlock); ++i) {
           const auto& x = utts[static_cast<std::size_t>(i)].feats;
           const ivkit::GaussianSelection sel = ubm.diag.gaussian_selection(x, a.gselect);
           if (ubm.full) {
             const auto post = ubm.full->selected_posteriors(x, sel, a.min_post);
-            p.push_back(ivkit::stats_from_posteriors(post, x, ubm.full->means(), so));
+            p.stats.push_back(ivkit::stats_from_posteriors(post, x, ubm.full->means(), so));
+            if (!full_scatter) continue;
+            for (ivkit::Index t = 0; t < post.num_frames(); ++t)
+              for (ivkit::Index k = post.begin(t); k < post.end(t); ++k) {
+                const ivkit::Index c = post.components[static_cast<std::size_t>(k)];
+                const double g = a.posterior_scale * static_cast<double>(post.values[static_cast<std::size_t>(k)]);
+                y = x.row(t).transpose().cast<double>() - ubm.full->means().row(c).transpose().cast<double>();
+                double* row = &p.scatter(c, 0);  // row-major: vech row by row
+                for (ivkit::Index r = 0, q = 0; r < D; ++r) {
+                  const double gy = g * y(r);
+                  for (ivkit::Index s2 = r; s2 < D; ++s2, ++q) row[q] += gy * y(s2);
+                }
+              }
           } else {
             const auto post = ubm.diag.selected_posteriors(x, sel, a.min_post);
-            p.push_back(ivkit::stats_from_posteriors(post, x, ubm.diag.means(), so));
+            p.stats.push_back(ivkit::stats_from_posteriors(post, x, ubm.diag.means(), so));
           }
         }
       },
       [&](Partial& p) {
-        for (const auto& s : p) {
+        for (const auto& s : p.stats) {
           ivkit::add_to(set, utts[static_cast<std::size_t>(set.size())].id, s);
-          if (second_order) *second_order += s.second;
+          if (second_order && !full_scatter) *second_order += s.second;
         }
+        if (full_scatter) *second_order += p.scatter;
       });
   return set;
 }
@@ -559,8 +581,7 @@ int main(int argc, char** argv) try {
 
   // ---- 3. statistics
   ivkit::Matrix<double> second_order;
-  const bool var_update = a.update_variances && !ubm.full;
-  if (a.update_variances && ubm.full) note("warning: --update-variances applies to diagonal extractors only; ignored");
+  const bool var_update = a.update_variances;
   const ivkit::StatsSet<float> train_stats = compute_statistics(a, ubm, train, var_update ? &second_order : nullptr);
   const ivkit::StatsSet<float> eval_stats = compute_statistics(a, ubm, eval, nullptr);
   const double t_stats = times.stop("statistics");

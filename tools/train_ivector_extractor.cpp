@@ -231,7 +231,11 @@ int main(int argc, char** argv) {
       ivkit::IvectorUpdateOptions u;
       u.minimum_divergence = o.minimum_divergence;
       if (o.update_variances) u.second_order = &second_order;
-      model = ivkit::update_extractor(model, acc, u);
+      // The covariances never fall below 1% of the UBM's (IvectorUpdateOptions::reference_floor), as
+      // train_extractor does: the same model on a resumed run.
+      ivkit::CovarianceFloorReference<float> floor_reference;
+      if (o.update_variances) floor_reference.variances = ubm.diag().variances();
+      model = ivkit::update_extractor(model, acc, u, o.update_variances ? &floor_reference : nullptr);
       progress.finish(ivkit::detail::message("objective ", acc.objective / acc.num_utterances, " per utterance (before the update)"));
       report_counts();
       checkpoint.save(k + 1, [&](const std::string& path) { ivkit::save_ivector_extractor(path, model); });

@@ -148,3 +148,47 @@ TEST_CASE("an i-vector dimension above the data's rank: training and extraction 
   CHECK(all_finite(iv.variances));
   CHECK((iv.variances.array() > 0).all());
 }
+
+TEST_CASE("the covariance update with R far above the number of utterances stays above the UBM-relative floor") {
+  // 8 utterances, R = 40: maximum likelihood is unbounded (the subspace can explain the data and
+  // the residual covariances shrink without end); the reference floor keeps them >= 0.01 x the UBM's.
+  const Eigen::MatrixXd frames = mixture_frames(4000, 4, 29);
+  ivkit::GmmTrainOptions opts;
+  opts.num_components = 4;
+  opts.num_iterations = 5;
+  const ivkit::Matrix<double> x = frames;
+  const auto ubm = ivkit::train_diag_gmm<double>(x, opts);
+  const auto full_ubm = ivkit::to_full(ubm);
+  for (const bool full : {false, true}) {
+    CAPTURE(full);
+    ivkit::StatsSet<double> stats(4, 4);
+    ivkit::StatsOptions so;
+    so.second_order = true;
+    ivkit::Matrix<double> second;
+    for (Index u = 0; u < 8; ++u) {
+      const auto st = full ? ivkit::compute_stats(full_ubm, x.middleRows(u * 500, 500), so) : ivkit::compute_stats(ubm, x.middleRows(u * 500, 500), so);
+      if (u == 0) second = ivkit::Matrix<double>::Zero(st.second.rows(), st.second.cols());
+      second += st.second;
+      ivkit::add_to(stats, "u" + std::to_string(u), st);
+    }
+    auto init = ivkit::init_extractor_random(ubm, 40, 5);
+    if (full) init = ivkit::IvectorExtractor<double>(init.ubm_means(), init.m(), init.T(), full_ubm.covariances(), init.prior_mean());
+    ivkit::IvectorTrainOptions topts;
+    topts.num_iterations = 6;
+    topts.update.second_order = &second;
+    const auto ex = ivkit::train_extractor(init, stats, topts);
+    for (Index c = 0; c < 4; ++c) {
+      if (full) {
+        const Eigen::MatrixXd ref = full_ubm.covariances()[static_cast<std::size_t>(c)].cast<double>();
+        const Eigen::MatrixXd got = ex.covariances()[static_cast<std::size_t>(c)].cast<double>();
+        // Smallest generalised eigenvalue of (got, ref) >= the floor.
+        Eigen::GeneralizedSelfAdjointEigenSolver<Eigen::MatrixXd> ges(got, ref);
+        CHECK(ges.eigenvalues().minCoeff() >= 0.01 * (1 - 1e-9));
+      } else {
+        CHECK((ex.variances().row(c).array() >= 0.01 * (1 - 1e-12) * ubm.variances().row(c).array()).all());
+      }
+    }
+    const auto iv = ex.extract(stats);
+    CHECK(all_finite(iv.means));
+  }
+}

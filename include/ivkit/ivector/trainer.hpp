@@ -177,13 +177,49 @@ struct IvectorUpdateOptions {
   /// Updated variances >= variance_floor * the current ones; for full covariances, the eigenvalues of
   /// the new covariance relative to the current one (in the current one's Cholesky basis) are floored.
   double variance_floor = 0.01;
+  /// With a reference model (update_extractor's `reference`; train_extractor passes the model it
+  /// started from, i.e. the UBM's covariances): updated covariances >= reference_floor * the
+  /// reference ones, in the same sense. The floor relative to the current model alone lets the
+  /// covariances shrink geometrically when R is large for the number of utterances (maximum
+  /// likelihood is then unbounded); this one keeps them at a fixed fraction of the UBM's.
+  double reference_floor = 0.01;
 };
 
 /// M-step: T_c = Y_c R_c^-1, then minimum divergence in the model's convention.
 /// @throws DimensionMismatch, InvalidArgument (no utterances), NumericalError
+namespace detail {
+
+/// sigma raised so that sigma >= floor * base in the positive semi-definite sense: the eigenvalues
+/// of sigma in base's Cholesky basis floored at `floor`.
+inline ColMatrix<double> floor_covariance(const ColMatrix<double>& sigma, const ColMatrix<double>& base, double floor) {
+  const Index D = sigma.rows();
+  Eigen::LLT<ColMatrix<double>> llt(base);
+  const ColMatrix<double> L = llt.matrixL();
+  const ColMatrix<double> Linv = L.triangularView<Eigen::Lower>().solve(ColMatrix<double>::Identity(D, D));
+  ColMatrix<double> rel = Linv * sigma * Linv.transpose();
+  rel = 0.5 * (rel + rel.transpose()).eval();
+  Eigen::SelfAdjointEigenSolver<ColMatrix<double>> eig(rel);
+  const Eigen::VectorXd ev = eig.eigenvalues().cwiseMax(floor);
+  const ColMatrix<double> out = L * (eig.eigenvectors() * ev.asDiagonal() * eig.eigenvectors().transpose()) * L.transpose();
+  return 0.5 * (out + out.transpose());
+}
+
+}  // namespace detail
+
+/// The covariances that bound the updated ones from below (IvectorUpdateOptions::reference_floor).
+template <class Scalar>
+struct CovarianceFloorReference {
+  Matrix<Scalar> variances;                    ///< diagonal models (C x D)
+  std::vector<ColMatrix<Scalar>> covariances;  ///< full models
+  static CovarianceFloorReference of(const IvectorExtractor<Scalar>& m) { return {m.variances(), m.covariances()}; }
+};
+
+/// `reference` (optional): covariances of the same shape as the model's, e.g. of the model training
+/// started from (train_extractor passes those), that bound the update from below.
 template <class Scalar>
 IvectorExtractor<Scalar> update_extractor(const IvectorExtractor<Scalar>& model, const IvectorTrainerStats& acc,
-                                          const IvectorUpdateOptions& opts = {}) {
+                                          const IvectorUpdateOptions& opts = {},
+                                          const CovarianceFloorReference<Scalar>* reference = nullptr) {
   constexpr const char* fn = "update_extractor";
   const Index C = model.num_components(), D = model.dim(), R = model.ivector_dim();
   if (acc.Y.rows() != C * D || acc.Y.cols() != R || acc.R_packed.rows() != C || acc.R_packed.cols() != packed_size(R))
@@ -226,15 +262,12 @@ IvectorExtractor<Scalar> update_extractor(const IvectorExtractor<Scalar>& model,
         ColMatrix<double> sigma = (s_about_m - T.middleRows(c * D, D).template cast<double>() * acc.Y.middleRows(c * D, D).transpose()) / g;
         sigma = 0.5 * (sigma + sigma.transpose()).eval();
         const ColMatrix<double> old = model.covariances()[static_cast<std::size_t>(c)].template cast<double>();
-        Eigen::LLT<ColMatrix<double>> old_llt(old);
-        const ColMatrix<double> L = old_llt.matrixL();
-        const ColMatrix<double> Linv = L.triangularView<Eigen::Lower>().solve(ColMatrix<double>::Identity(D, D));
-        ColMatrix<double> rel = Linv * sigma * Linv.transpose();
-        rel = 0.5 * (rel + rel.transpose()).eval();
-        Eigen::SelfAdjointEigenSolver<ColMatrix<double>> eig(rel);
-        const Eigen::VectorXd ev = eig.eigenvalues().cwiseMax(opts.variance_floor);
-        sigma = L * (eig.eigenvectors() * ev.asDiagonal() * eig.eigenvectors().transpose()) * L.transpose();
-        covariances[static_cast<std::size_t>(c)] = (0.5 * (sigma + sigma.transpose())).template cast<Scalar>();
+        sigma = detail::floor_covariance(sigma, old, opts.variance_floor);
+        // Raising sigma in the PSD order keeps the floor above satisfied.
+        if (reference)
+          sigma = detail::floor_covariance(sigma, reference->covariances[static_cast<std::size_t>(c)].template cast<double>(),
+                                           opts.reference_floor);
+        covariances[static_cast<std::size_t>(c)] = sigma.template cast<Scalar>();
       }
     }
     for (Index c = 0; c < C && !model.full_covariance(); ++c) {
@@ -247,7 +280,9 @@ IvectorExtractor<Scalar> update_extractor(const IvectorExtractor<Scalar>& model,
           (T.middleRows(c * D, D).template cast<double>().cwiseProduct(acc.Y.middleRows(c * D, D))).rowwise().sum().array();
       const Eigen::ArrayXd v = (s_about_m - explained) / g;
       const Eigen::ArrayXd old = model.variances().row(c).transpose().template cast<double>().array();
-      variances.row(c) = v.max(opts.variance_floor * old).transpose().template cast<Scalar>();
+      Eigen::ArrayXd floored = v.max(opts.variance_floor * old);
+      if (reference) floored = floored.max(opts.reference_floor * reference->variances.row(c).transpose().template cast<double>().array());
+      variances.row(c) = floored.transpose().template cast<Scalar>();
     }
   }
   if (opts.minimum_divergence) {
@@ -309,13 +344,15 @@ IvectorExtractor<Scalar> train_extractor(IvectorExtractor<Scalar> model, const S
                                          const IvectorTrainOptions& opts = {}, IvectorTrainReport* report = nullptr) {
   if (stats.size() == 0 && !opts.reduce) throw InvalidArgument("train_extractor: no utterances");
   IvectorTrainReport rep;
+  // The covariance update is floored against the starting model's covariances (the UBM's).
+  const auto start = opts.update.second_order ? CovarianceFloorReference<Scalar>::of(model) : CovarianceFloorReference<Scalar>{};
   for (int it = 0; it < opts.num_iterations; ++it) {
     IvectorTrainerStats acc(model.num_components(), model.dim(), model.ivector_dim());
     accumulate_ivector_stats(model, stats, acc, opts.accumulate);
     if (opts.reduce) opts.reduce(acc);
     rep.iterations.push_back({it, acc.objective / acc.num_utterances});
     if (opts.progress) opts.progress(rep.iterations.back());
-    model = update_extractor(model, acc, opts.update);
+    model = update_extractor(model, acc, opts.update, opts.update.second_order ? &start : nullptr);
   }
   if (report) *report = std::move(rep);
   return model;
