@@ -24,6 +24,7 @@
 #include <Eigen/Eigenvalues>
 #include <cmath>
 #include <functional>
+#include <type_traits>
 #include <vector>
 
 #include "ivkit/core/error.hpp"
@@ -112,7 +113,10 @@ void accumulate_ivector_stats(const IvectorExtractor<Scalar>& model, const Stats
 
   const Eigen::MatrixXd delta_d = delta_rows.template cast<double>();
   const Index B = opts.batch_size;
-  Matrix<Scalar> prec, Phi, W;
+  // Per-batch precisions and second moments (82 MB each at 256 x 400 in float), kept per calling thread
+  // and reused by later calls (see IvectorExtractor::extract_matrices).
+  thread_local detail::LargeBuffer<Scalar> prec_buffer, phi_buffer;
+  Matrix<Scalar> W;
   for (Index begin = 0; begin < U; begin += B) {
     const Index count = std::min(B, U - begin);
     // No copies when the statistics already are in the model's scalar type.
@@ -123,9 +127,9 @@ void accumulate_ivector_stats(const IvectorExtractor<Scalar>& model, const Stats
     const Vector<Scalar> data_term = f * sigma_inv_m + n * k;
     // Linear terms with F' = F - N (m - mu) about m, as the extractor computes them.
     const Matrix<Scalar> linear = model.linear_terms(n, f, opts.num_threads);
-    detail::packed_precisions(n, model.U_packed(), prec, opts.num_threads);
+    const auto prec = detail::packed_precisions(n, model.U_packed(), prec_buffer, opts.num_threads);
     W.resize(count, R);
-    Phi.resize(count, P);
+    Eigen::Map<Matrix<Scalar>> Phi(phi_buffer.reserve(static_cast<std::size_t>(count * P)), count, P);
     std::vector<double> utt_objective(static_cast<std::size_t>(count));
     parallel_for_blocks(num_blocks(count, detail::kIvectorUtteranceChunk), opts.num_threads, [&](Index chunk) {
       const Index u0 = chunk * detail::kIvectorUtteranceChunk;
@@ -167,7 +171,12 @@ void accumulate_ivector_stats(const IvectorExtractor<Scalar>& model, const Stats
         const Index t = task - y_tasks;
         const Index c0 = (t / r_col_tasks) * detail::kIvectorRTileComponents, cn = std::min(detail::kIvectorRTileComponents, C - c0);
         const Index p0 = (t % r_col_tasks) * detail::kIvectorRTileColumns, pn = std::min(detail::kIvectorRTileColumns, P - p0);
-        part.noalias() = n.middleCols(c0, cn).transpose() * Phi.middleCols(p0, pn);
+        if constexpr (std::is_same_v<Scalar, float> && detail::kHaveGemmKernel) {
+          part.resize(cn, pn);
+          detail::gemm_f32(cn, pn, count, Phi.data() + p0, P, n.data() + c0, 1, n.outerStride(), part.data(), pn);
+        } else {
+          part.noalias() = n.middleCols(c0, cn).transpose() * Phi.middleCols(p0, pn);
+        }
         acc.R_packed.block(c0, p0, cn, pn) += part.template cast<double>();
       }
     });
