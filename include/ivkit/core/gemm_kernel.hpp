@@ -98,6 +98,18 @@ inline void gemm_f32(Index M, Index N, Index K, const float* A, Index lda, const
 }
 #else
 inline constexpr bool kHaveGemmKernel = false;
+
+/// Without AVX-512 callers use Eigen's products (they test kHaveGemmKernel); this plain version
+/// only keeps their code compiling, and is correct if called.
+inline void gemm_f32(Index M, Index N, Index K, const float* A, Index lda, const float* B, Index bs_i, Index bs_k, float* out,
+                     Index ldo) {
+  for (Index i = 0; i < M; ++i)
+    for (Index j = 0; j < N; ++j) {
+      float sum = 0.0f;
+      for (Index k = 0; k < K; ++k) sum += B[i * bs_i + k * bs_k] * A[k * lda + j];
+      out[i * ldo + j] = sum;
+    }
+}
 #endif
 
 }  // namespace ivkit::detail
