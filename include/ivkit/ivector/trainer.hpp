@@ -24,6 +24,7 @@
 #include <Eigen/Eigenvalues>
 #include <cmath>
 #include <functional>
+#include <type_traits>
 #include <vector>
 
 #include "ivkit/core/error.hpp"
@@ -75,7 +76,9 @@ struct IvectorAccumulateOptions {
 
 namespace detail {
 inline constexpr Index kIvectorUtteranceChunk = 16;  ///< utterances per E-step task
-inline constexpr Index kIvectorRowChunk = 1024;      ///< rows of Y (or R) per accumulation task
+inline constexpr Index kIvectorRowChunk = 1024;      ///< rows of Y (about) per accumulation task
+inline constexpr Index kIvectorRTileComponents = 512;  ///< components per tile of the R accumulation
+inline constexpr Index kIvectorRTileColumns = 2048;    ///< packed columns per tile of the R accumulation
 }  // namespace detail
 
 /// E-step over a set of statistics: adds to `acc` (made as IvectorTrainerStats(C, D, R)).
@@ -108,59 +111,80 @@ void accumulate_ivector_stats(const IvectorExtractor<Scalar>& model, const Stats
   const Vector<Scalar> prior = model.prior_mean();
   const double prior_term = -0.5 * prior.template cast<double>().squaredNorm();
 
+  const Eigen::MatrixXd delta_d = delta_rows.template cast<double>();
   const Index B = opts.batch_size;
+  // Per-batch precisions and second moments (82 MB each at 256 x 400 in float), kept per calling thread
+  // and reused by later calls (see IvectorExtractor::extract_matrices).
+  thread_local detail::LargeBuffer<Scalar> prec_buffer, phi_buffer;
+  Matrix<Scalar> W;
   for (Index begin = 0; begin < U; begin += B) {
     const Index count = std::min(B, U - begin);
-    const Matrix<Scalar> n = stats.zeroth().middleRows(begin, count).template cast<Scalar>();
-    Matrix<Scalar> f = stats.first().middleRows(begin, count).template cast<Scalar>();
-    acc.f_sum += stats.first().middleRows(begin, count).template cast<double>().colwise().sum().transpose();
+    // No copies when the statistics already are in the model's scalar type.
+    const Eigen::Ref<const Matrix<Scalar>> n = stats.zeroth().middleRows(begin, count).template cast<Scalar>();
+    const Eigen::Ref<const Matrix<Scalar>> f = stats.first().middleRows(begin, count).template cast<Scalar>();
+    for (Index i = 0; i < count; ++i) acc.f_sum += stats.first().row(begin + i).transpose().template cast<double>();
     // Objective terms that need the statistics about the UBM means.
     const Vector<Scalar> data_term = f * sigma_inv_m + n * k;
-    for (Index c = 0; c < C; ++c) f.middleCols(c * D, D).noalias() -= n.col(c) * delta_rows.row(c);  // F' about m
-    Matrix<Scalar> linear = f * model.sigma_inv_T();
-    linear.rowwise() += prior.transpose();
-    const Matrix<Scalar> prec = n * model.U_packed();
-    Matrix<Scalar> W(count, R), Phi(count, P);
+    // Linear terms with F' = F - N (m - mu) about m, as the extractor computes them.
+    const Matrix<Scalar> linear = model.linear_terms(n, f, opts.num_threads);
+    const auto prec = detail::packed_precisions(n, model.U_packed(), prec_buffer, opts.num_threads);
+    W.resize(count, R);
+    Eigen::Map<Matrix<Scalar>> Phi(phi_buffer.reserve(static_cast<std::size_t>(count * P)), count, P);
     std::vector<double> utt_objective(static_cast<std::size_t>(count));
     parallel_for_blocks(num_blocks(count, detail::kIvectorUtteranceChunk), opts.num_threads, [&](Index chunk) {
       const Index u0 = chunk * detail::kIvectorUtteranceChunk;
       const Index u1 = std::min(count, u0 + detail::kIvectorUtteranceChunk);
+      thread_local detail::PosteriorSolver<Scalar> solver;
       for (Index i = u0; i < u1; ++i) {
-        ColMatrix<double> L = unpack_symmetric<double>(prec.row(i), R);
-        L.diagonal().array() += 1.0;
-        Eigen::LLT<ColMatrix<double>> llt(L);
-        if (llt.info() != Eigen::Success)
+        if (!solver.factor(prec.row(i).data(), R))
           throw NumericalError(detail::message(fn, ": the precision of utterance ", begin + i, " is not positive definite"));
-        const Eigen::VectorXd b = linear.row(i).transpose().template cast<double>();
-        const Eigen::VectorXd w = llt.solve(b);
-        ColMatrix<double> second = llt.solve(ColMatrix<double>::Identity(R, R));
-        second.noalias() += w * w.transpose();
-        W.row(i) = w.transpose().template cast<Scalar>();
-        auto phi = Phi.row(i);
-        pack_symmetric(second.template cast<Scalar>(), phi);
-        const double log_det = 2.0 * llt.matrixLLT().diagonal().array().log().sum();
-        utt_objective[static_cast<std::size_t>(i)] =
-            static_cast<double>(data_term(i)) + 0.5 * b.dot(w) - 0.5 * log_det + prior_term;
+        const Eigen::VectorXd w = solver.mean(linear.row(i).transpose());
+        const Vector<Scalar> ws = w.template cast<Scalar>();
+        W.row(i) = ws.transpose();
+        // vech(L^-1 + w w^T): the packed upper triangle row by row is the lower one column by column.
+        const ColMatrix<Scalar>& cov = solver.covariance();
+        Scalar* phi = Phi.row(i).data();
+        for (Index j = 0; j < R; phi += R - j, ++j)
+          Eigen::Map<Vector<Scalar>>(phi, R - j) = cov.col(j).tail(R - j) + ws(j) * ws.tail(R - j);
+        utt_objective[static_cast<std::size_t>(i)] = static_cast<double>(data_term(i)) +
+                                                     0.5 * linear.row(i).template cast<double>().dot(w) - 0.5 * solver.log_det() +
+                                                     prior_term;
       }
     });
-    // Y += F'^T W and R += N^T Phi, each split in fixed row chunks written by one task.
-    const Index y_chunks = num_blocks(C * D, detail::kIvectorRowChunk);
-    const Index comp_chunk = std::max<Index>(1, detail::kIvectorRowChunk / std::max<Index>(1, P / 256));
-    const Index r_chunks = num_blocks(C, comp_chunk);
-    parallel_for_blocks(y_chunks + r_chunks, opts.num_threads, [&](Index task) {
-      if (task < y_chunks) {
-        const Index r0 = task * detail::kIvectorRowChunk, rn = std::min(detail::kIvectorRowChunk, C * D - r0);
-        const Matrix<Scalar> part = f.middleCols(r0, rn).transpose() * W;
-        acc.Y.middleRows(r0, rn) += part.template cast<double>();
+    // Y += F'^T W = F^T W - (m_c - mu_c) (n_c^T W) per component, and R += N^T Phi, in fixed tiles
+    // each written by one task.
+    const Matrix<Scalar> NW = n.transpose() * W;  // (C x R)
+    const Index comps_per_y = std::max<Index>(1, detail::kIvectorRowChunk / D);
+    const Index y_tasks = num_blocks(C, comps_per_y);
+    const Index r_comp_tasks = num_blocks(C, detail::kIvectorRTileComponents);
+    const Index r_col_tasks = num_blocks(P, detail::kIvectorRTileColumns);
+    parallel_for_blocks(y_tasks + r_comp_tasks * r_col_tasks, opts.num_threads, [&](Index task) {
+      thread_local Matrix<Scalar> part;
+      if (task < y_tasks) {
+        const Index c0 = task * comps_per_y, cn = std::min(comps_per_y, C - c0);
+        part.noalias() = f.middleCols(c0 * D, cn * D).transpose() * W;
+        auto y = acc.Y.middleRows(c0 * D, cn * D);
+        y += part.template cast<double>();
+        for (Index c = c0; c < c0 + cn; ++c)
+          y.middleRows((c - c0) * D, D).noalias() -= delta_d.row(c).transpose() * NW.row(c).template cast<double>();
       } else {
-        const Index c0 = (task - y_chunks) * comp_chunk, cn = std::min(comp_chunk, C - c0);
-        const Matrix<Scalar> part = n.middleCols(c0, cn).transpose() * Phi;
-        acc.R_packed.middleRows(c0, cn) += part.template cast<double>();
+        const Index t = task - y_tasks;
+        const Index c0 = (t / r_col_tasks) * detail::kIvectorRTileComponents, cn = std::min(detail::kIvectorRTileComponents, C - c0);
+        const Index p0 = (t % r_col_tasks) * detail::kIvectorRTileColumns, pn = std::min(detail::kIvectorRTileColumns, P - p0);
+        if constexpr (std::is_same_v<Scalar, float> && detail::kHaveGemmKernel) {
+          part.resize(cn, pn);
+          detail::gemm_f32(cn, pn, count, Phi.data() + p0, P, n.data() + c0, 1, n.outerStride(), part.data(), pn);
+        } else {
+          part.noalias() = n.middleCols(c0, cn).transpose() * Phi.middleCols(p0, pn);
+        }
+        acc.R_packed.block(c0, p0, cn, pn) += part.template cast<double>();
       }
     });
-    acc.gamma += n.template cast<double>().colwise().sum().transpose();
-    acc.w_sum += W.template cast<double>().colwise().sum().transpose();
-    acc.ww_sum += Phi.template cast<double>().colwise().sum().transpose();
+    for (Index i = 0; i < count; ++i) {
+      acc.gamma += n.row(i).transpose().template cast<double>();
+      acc.w_sum += W.row(i).transpose().template cast<double>();
+      acc.ww_sum += Phi.row(i).transpose().template cast<double>();
+    }
     acc.num_utterances += static_cast<double>(count);
     for (double o : utt_objective) acc.objective += o;
   }
