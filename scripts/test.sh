@@ -28,4 +28,5 @@ cmake -S . -B "$hardening" -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWi
 cmake --build "$hardening" -j "$jobs" --target ivkit_sanitizer_tests ivkit_fuzzers
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:strict_string_checks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-(cd "$hardening" && ctest --output-on-failure -j "$jobs" -R "$(cat "$hardening/sanitizer_tests.regex")")
+regex=$(cat "$hardening/sanitizer_tests.regex")
+(cd "$hardening" && ctest --output-on-failure -j "$jobs" -R "$regex")

@@ -197,6 +197,18 @@ TEST_CASE("read_wav: errors name the file") {
   CHECK_THROWS_WITH_AS(read_wav(inf_file, right),
                        ("read_wav: '" + inf_file + "' has a non-finite sample (-inf) at sample frame 3 of channel 1").c_str(), FormatError);
 
+  // Finite, but infinite once on the 16-bit integer scale (found by fuzzing): an error, not an inf.
+  const auto huge_file = dir.file("huge.wav");
+  std::vector<float> with_huge(6, 0.5f);
+  with_huge[4] = 1e36f;
+  write_file(huge_file, SF_FORMAT_WAV | SF_FORMAT_FLOAT, 16000, 1, with_huge);
+  CHECK_THROWS_WITH_AS(read_wav(huge_file),
+                       ("read_wav: '" + huge_file + "' has a sample (1e+36) at sample frame 4 of channel 0 too large for the 16-bit integer scale").c_str(),
+                       FormatError);
+  WavReadOptions unit_scale;
+  unit_scale.scale = SampleScale::Unit;
+  CHECK(read_wav(huge_file, unit_scale).samples[4] == 1e36f);  // representable on the unit scale
+
   WavReadOptions ch;
   ch.channel = 1;
   CHECK_THROWS_WITH_AS(read_wav(good, ch),

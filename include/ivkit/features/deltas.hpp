@@ -63,7 +63,8 @@ FeatureMatrix<Layout, typename Derived::Scalar> add_deltas(const Eigen::MatrixBa
   const Index n = x.rows(), d = x.cols();
   Matrix<S> out = Matrix<S>::Zero(n, d * (opts.order + 1));
   out.leftCols(d) = x;
-  for (int i = 1; i <= opts.order; ++i) {
+  // No frames: nothing to filter (and no block of an empty matrix may be taken at an offset).
+  for (int i = 1; i <= opts.order && n > 0; ++i) {
     const Eigen::VectorXd& h = filters[static_cast<size_t>(i)];
     const Index off = (h.size() - 1) / 2;
     auto block = out.middleCols(i * d, d);

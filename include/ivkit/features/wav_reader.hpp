@@ -247,11 +247,16 @@ inline WavData read_wav(const std::string& path, const WavReadOptions& opts = Wa
     if (got <= 0) break;
     for (sf_count_t i = 0; i < got; ++i) {
       const float x = buf[static_cast<size_t>(i * info.channels + opts.channel)];
-      // Float WAV files can store NaN or infinity; features computed from them would be silent NaNs.
+      // Float WAV files can store NaN or infinity, or values so large that the Int16 scale overflows
+      // them to infinity; features computed from them would be silent NaNs.
       if (!std::isfinite(x))
         throw FormatError(detail::message(who, ": '", path, "' has a non-finite sample (", x, ") at sample frame ",
                                           done + i, " of channel ", opts.channel));
-      out.samples.push_back(x * scale);
+      const float y = x * scale;
+      if (!std::isfinite(y))
+        throw FormatError(detail::message(who, ": '", path, "' has a sample (", x, ") at sample frame ", done + i,
+                                          " of channel ", opts.channel, " too large for the 16-bit integer scale"));
+      out.samples.push_back(y);
     }
     done += got;
   }
