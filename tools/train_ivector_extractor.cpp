@@ -84,10 +84,7 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
   app.add_flag("--kaldi-format", o.kaldi_format, "write Kaldi's final.ie format (needs --prior-convention kaldi)");
   app.add_option("--binary", o.binary, "with --kaldi-format: binary (true) or text (false)");
-  app.add_flag("--resume", o.resume, "continue from OUT.checkpoint (same options); starts over when there is none");
-  app.add_option("--stop-after", o.stop_after, "stop after this many iterations of this run, leaving the checkpoint (0 = run to the end)")
-      ->check(CLI::NonNegativeNumber);
-  app.add_flag("--keep-checkpoint", o.keep_checkpoint, "keep OUT.checkpoint and the last OUT.iterN after the final model is written");
+  add_checkpoint_options(app, o.resume, o.stop_after, o.keep_checkpoint);
   tool.add_threads_option();
 
   return tool.run(argc, argv, [&] {

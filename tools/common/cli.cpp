@@ -99,4 +99,11 @@ std::string format_duration(double seconds) {
   return buf;
 }
 
+void add_checkpoint_options(CLI::App& app, bool& resume, int& stop_after, bool& keep_checkpoint) {
+  app.add_flag("--resume", resume, "continue from OUT.checkpoint (same options); starts over when there is none");
+  app.add_option("--stop-after", stop_after, "stop after this many iterations of this run, leaving the checkpoint (0 = run to the end)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_flag("--keep-checkpoint", keep_checkpoint, "keep OUT.checkpoint and the last OUT.iterN after the final model is written");
+}
+
 }  // namespace ivkit_tools

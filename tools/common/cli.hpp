@@ -67,6 +67,10 @@ class Tool {
   bool quiet_ = false;
 };
 
+/// The checkpoint options of the training tools (common/checkpoint.hpp): --resume, --stop-after and
+/// --keep-checkpoint.
+void add_checkpoint_options(CLI::App& app, bool& resume, int& stop_after, bool& keep_checkpoint);
+
 /// Shortest decimal text that reads back to exactly `v` (scores, model values in text).
 std::string format_real(double v);
 /// Shortest decimal text that reads back to exactly the float `v` (scores computed in float).
