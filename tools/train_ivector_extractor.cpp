@@ -216,6 +216,10 @@ int main(int argc, char** argv) {
     ivkit::IvectorAccumulateOptions acc_opts;
     acc_opts.batch_size = static_cast<Index>(kBatch);
     acc_opts.num_threads = tool.threads();
+    // The covariances never fall below 1% of the UBM's (IvectorUpdateOptions::reference_floor), as
+    // train_extractor does: the same model on a resumed run.
+    ivkit::CovarianceFloorReference<float> floor_reference;
+    if (o.update_variances) floor_reference.variances = ubm.diag().variances();
     int run_here = 0;
     for (; k < o.num_iters; ++k) {
       if (o.stop_after > 0 && run_here == o.stop_after) {
@@ -228,10 +232,6 @@ int main(int argc, char** argv) {
       ivkit::IvectorUpdateOptions u;
       u.minimum_divergence = o.minimum_divergence;
       if (o.update_variances) u.second_order = &second_order;
-      // The covariances never fall below 1% of the UBM's (IvectorUpdateOptions::reference_floor), as
-      // train_extractor does: the same model on a resumed run.
-      ivkit::CovarianceFloorReference<float> floor_reference;
-      if (o.update_variances) floor_reference.variances = ubm.diag().variances();
       model = ivkit::update_extractor(model, acc, u, o.update_variances ? &floor_reference : nullptr);
       progress.finish(ivkit::detail::message("objective ", acc.objective / acc.num_utterances, " per utterance (before the update)"));
       report_counts();
