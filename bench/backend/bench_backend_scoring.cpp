@@ -7,14 +7,16 @@
 ///   - BM_Cosine_matrix_into: cosine_score_matrix_into, the same into a result matrix reused across
 ///     calls (no 40 MB allocation, hence no page faults, per call);
 ///   - BM_Cosine_trials: cosine_score_trials over a sparse list of 10 million trials (random pairs
-///     given one by one), normalising both sets included;
+///     given one by one), normalising both sets included; BM_Cosine_trials_into the same into a
+///     result vector reused across calls;
 ///   - BM_Plda_matrix: PldaScorer end to end: transform and length-normalise both sets (Kaldi's
 ///     count-aware normalisation, enrolments with 1 to 3 embeddings), then score_matrix;
 ///   - BM_Plda_matrix_prepared: score_matrix alone on prepared sets;
 ///   - BM_Plda_matrix_into: score_matrix_into on prepared sets, into a result reused across calls
 ///     (the same output contract as BM_Gemm);
 ///   - BM_Plda_trials: a sparse list of 10 million trials (random pairs given one by one) on
-///     prepared sets; BM_Plda_trials_2threads on two threads;
+///     prepared sets; BM_Plda_trials_into the same into a result vector reused across calls (no
+///     40 MB of fresh pages to fault in per call); BM_Plda_trials_2threads on two threads;
 ///   - BM_Kaldi_llr_loop: the per-trial reference, Kaldi's own scoring loop transcribed: as
 ///     ivector-plda-scoring does for each trial, the transformed enrolment and test vectors (float)
 ///     are copied into double vectors, then Plda::LogLikelihoodRatio (ivector/plda.cc) computes the
@@ -128,6 +130,16 @@ void BM_Cosine_trials(benchmark::State& state) {
   set_rate(state, double(kTrials));
 }
 
+void BM_Cosine_trials_into(benchmark::State& state) {
+  const Data& d = data(state.range(0));
+  ivkit::Vector<float> out(kTrials);
+  for (auto _ : state) {
+    ivkit::cosine_score_trials_into<float>(d.enrol, d.test, d.trials, out, 1);
+    benchmark::DoNotOptimize(out.data());
+  }
+  set_rate(state, double(kTrials));
+}
+
 void BM_Plda_matrix(benchmark::State& state) {
   const Data& d = data(state.range(0));
   const ivkit::PldaScorer<float> scorer(d.plda);
@@ -167,6 +179,17 @@ void BM_Plda_trials(benchmark::State& state) {
   for (auto _ : state) {
     auto s = scorer.score_trials(d.e, d.t, d.trials, 1);
     benchmark::DoNotOptimize(s.data());
+  }
+  set_rate(state, double(kTrials));
+}
+
+void BM_Plda_trials_into(benchmark::State& state) {
+  const Data& d = data(state.range(0));
+  const ivkit::PldaScorer<float> scorer(d.plda);
+  ivkit::Vector<float> out(kTrials);
+  for (auto _ : state) {
+    scorer.score_trials_into(d.e, d.t, d.trials, out, 1);
+    benchmark::DoNotOptimize(out.data());
   }
   set_rate(state, double(kTrials));
 }
@@ -264,10 +287,12 @@ BENCHMARK(BM_Gemm)->Arg(200)->Arg(512)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Cosine_matrix)->Arg(200)->Arg(512)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Cosine_matrix_into)->Arg(200)->Arg(512)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Cosine_trials)->Arg(200)->Arg(512)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Cosine_trials_into)->Arg(200)->Arg(512)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Plda_matrix)->Arg(200)->Arg(512)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Plda_matrix_prepared)->Arg(200)->Arg(512)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Plda_matrix_into)->Arg(200)->Arg(512)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Plda_trials)->Arg(200)->Arg(512)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Plda_trials_into)->Arg(200)->Arg(512)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Plda_trials_2threads)->Arg(200)->Arg(512)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_Kaldi_llr_loop)->Arg(200)->Arg(512)->Unit(benchmark::kMillisecond);
 

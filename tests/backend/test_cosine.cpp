@@ -120,4 +120,20 @@ TEST_CASE("long trial lists over sets larger than cache (bucketed scoring) give 
   double worst = 0;
   for (Index i = 0; i < 70000; ++i) worst = std::max(worst, std::abs(s1(i) - m(trials.enrol[static_cast<std::size_t>(i)], trials.test[static_cast<std::size_t>(i)])));
   CHECK(worst < 1e-13);
+
+  ivkit::Vector<double> into(3);  // wrong size: resized
+  ivkit::cosine_score_trials_into<double>(e, t, trials, into, 2);
+  CHECK((into.array() == s1.array()).all());
+  const double* storage = into.data();
+  ivkit::cosine_score_trials_into<double>(e, t, trials, into);  // right size: the same storage, reused
+  CHECK(into.data() == storage);
+  CHECK((into.array() == s1.array()).all());
+
+  // Two bad trials in different chunks: the error names the first, whatever the thread count.
+  trials.test[68000] = 2000;
+  trials.enrol[69999] = -1;
+  const std::string expected = "cosine_score_trials: trial 68000 pairs enrolment " + std::to_string(trials.enrol[68000]) +
+                               " with test 2000 but there are 200 enrolments and 2000 tests";
+  for (int threads : {1, 2})
+    CHECK_THROWS_WITH_AS(ivkit::cosine_score_trials<double>(e, t, trials, threads), expected.c_str(), ivkit::DimensionMismatch);
 }

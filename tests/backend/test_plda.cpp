@@ -224,6 +224,9 @@ TEST_CASE("PLDA scoring: trials equal the matrix, any thread count, float close 
       CHECK(s1(i) == doctest::Approx(ivkit::plda_llr(plda, u.row(k), counts[static_cast<std::size_t>(k)], te.vectors.row(j))).epsilon(1e-10));
   }
   CHECK(worst < 1e-10);
+  ivkit::Vector<double> trial_scores;
+  scorer.score_trials_into(e, te, trials, trial_scores, 2);
+  CHECK((trial_scores.array() == s1.array()).all());
 
   const ivkit::PldaScorer<float> scorer_f(plda.cast<float>());
   const auto mf = scorer_f.score_matrix(scorer_f.enrol(enrol.cast<float>(), counts), scorer_f.test(test.cast<float>()));

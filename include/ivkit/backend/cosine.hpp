@@ -49,6 +49,15 @@ void cosine_score_matrix_into(const char* fn, const Eigen::MatrixBase<DE>& enrol
   bilinear_score_matrix<S>({&e, nullptr, nullptr, &t, nullptr}, out, num_threads);
 }
 
+template <class S, class DE, class DT>
+void cosine_score_trials_into(const char* fn, const Eigen::MatrixBase<DE>& enrol, const Eigen::MatrixBase<DT>& test,
+                              const TrialIndices& trials, Vector<S>& out, int num_threads) {
+  check_score_sets(fn, enrol.rows(), enrol.cols(), test.rows(), test.cols());
+  const Matrix<S> e = unit_rows<S>(fn, "enrolment embedding", enrol);
+  const Matrix<S> t = unit_rows<S>(fn, "test embedding", test);
+  bilinear_score_trials<S>(fn, {&e, nullptr, nullptr, &t, nullptr}, trials.enrol, trials.test, out, num_threads);
+}
+
 }  // namespace detail
 
 /// All cosine scores of enrolments (rows of `enrol`) against tests (rows of `test`).
@@ -74,13 +83,18 @@ void cosine_score_matrix_into(const Eigen::MatrixBase<DE>& enrol, const Eigen::M
 template <class S, class DE, class DT>
 Vector<S> cosine_score_trials(const Eigen::MatrixBase<DE>& enrol, const Eigen::MatrixBase<DT>& test, const TrialIndices& trials,
                               int num_threads = 1) {
-  constexpr const char* fn = "cosine_score_trials";
-  detail::check_score_sets(fn, enrol.rows(), enrol.cols(), test.rows(), test.cols());
-  const Matrix<S> e = unit_rows<S>(fn, "enrolment embedding", enrol);
-  const Matrix<S> t = unit_rows<S>(fn, "test embedding", test);
   Vector<S> out;
-  detail::bilinear_score_trials<S>(fn, {&e, nullptr, nullptr, &t, nullptr}, trials.enrol, trials.test, out, num_threads);
+  detail::cosine_score_trials_into("cosine_score_trials", enrol, test, trials, out, num_threads);
   return out;
+}
+
+/// cosine_score_trials into a caller-owned vector, resized to the number of trials (no allocation
+/// when it already has that size): reusing it across calls avoids the page faults of a fresh large
+/// result. @throws as cosine_score_trials
+template <class S, class DE, class DT>
+void cosine_score_trials_into(const Eigen::MatrixBase<DE>& enrol, const Eigen::MatrixBase<DT>& test, const TrialIndices& trials,
+                              Vector<S>& out, int num_threads = 1) {
+  detail::cosine_score_trials_into("cosine_score_trials_into", enrol, test, trials, out, num_threads);
 }
 
 }  // namespace ivkit
