@@ -327,6 +327,37 @@ TEST_CASE("The full-covariance update recovers the within-component covariances"
                        "update_extractor: second-order totals are 6 x 3 but must be 6 x 6 and finite", DimensionMismatch);
 }
 
+TEST_CASE_TEMPLATE("Accumulators equal the naive sums over textbook posteriors", S, float, double) {
+  // Y_c = sum_u (F_uc - N_uc (m_c - mu_c)) w_u^T and R_c = sum_u N_uc (cov_u + w_u w_u^T), naive in
+  // double. Sizes with ragged edges for the float kernel's tiles (C D = 69 rows of Y, R = 11, 37
+  // utterances in batches of 16).
+  const Index C = 23, D = 3, R = 11, U = 37;
+  const Problem p = make_problem(C, D, R, U, 21);
+  const auto e = init_extractor_random(p.ubm, R, 5, 0.5).template cast<S>();
+  IvectorTrainerStats acc(C, D, R);
+  IvectorAccumulateOptions o;
+  o.batch_size = 16;
+  accumulate_ivector_stats(e, p.stats, acc, o);
+  MatD Y = MatD::Zero(C * D, R), Rp = MatD::Zero(C, packed_size(R));
+  for (Index u = 0; u < U; ++u) {
+    const VecD n = p.stats.zeroth().row(u).transpose(), f = p.stats.first().row(u).transpose();
+    VecD w;
+    MatD cov;
+    naive_posterior(e, n, f, w, cov);
+    const MatD second = cov + w * w.transpose();
+    VecD packed(packed_size(R));
+    pack_symmetric(second, packed);
+    for (Index c = 0; c < C; ++c) {
+      const VecD delta = (e.m().row(c) - e.ubm_means().row(c)).transpose().template cast<double>();
+      Y.middleRows(c * D, D) += (f.segment(c * D, D) - n(c) * delta) * w.transpose();
+      Rp.row(c) += n(c) * packed.transpose();
+    }
+  }
+  CHECK((acc.Y - Y).cwiseAbs().maxCoeff() / Y.cwiseAbs().maxCoeff() < tol<S>());
+  CHECK((acc.R_packed - Rp).cwiseAbs().maxCoeff() / Rp.cwiseAbs().maxCoeff() < tol<S>());
+  CHECK(acc.num_utterances == U);
+}
+
 TEST_CASE("Accumulators add; accumulation is identical for any thread count") {
   const Problem p = make_problem(8, 3, 3, 90, 7);
   const auto e = init_extractor_random(p.ubm, 3, 14, 0.5);

@@ -162,7 +162,12 @@ void accumulate_ivector_stats(const IvectorExtractor<Scalar>& model, const Stats
       thread_local Matrix<Scalar> part;
       if (task < y_tasks) {
         const Index c0 = task * comps_per_y, cn = std::min(comps_per_y, C - c0);
-        part.noalias() = f.middleCols(c0 * D, cn * D).transpose() * W;
+        if constexpr (std::is_same_v<Scalar, float> && detail::kHaveGemmKernel) {
+          part.resize(cn * D, R);
+          detail::gemm_f32(cn * D, R, count, W.data(), R, f.data() + c0 * D, 1, f.outerStride(), part.data(), R);
+        } else {
+          part.noalias() = f.middleCols(c0 * D, cn * D).transpose() * W;
+        }
         auto y = acc.Y.middleRows(c0 * D, cn * D);
         y += part.template cast<double>();
         for (Index c = c0; c < c0 + cn; ++c)
