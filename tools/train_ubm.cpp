@@ -111,7 +111,10 @@ int main(int argc, char** argv) {
       throw UsageError("--num-gauss does not apply with --from (the model keeps its " + std::to_string(target) + " Gaussians)");
     int diag_steps = from_full ? 0 : o.num_iters;
     Index start_gauss = target;
-    if (o.from.empty() && o.init == "random") start_gauss = std::max<Index>(1, static_cast<Index>(std::floor(o.initial_proportion * target)));
+    // Random init mixes up after EM passes; with a single pass there is none left to train the
+    // Gaussians a mix-up would add, so it starts from all of them.
+    if (o.from.empty() && o.init == "random" && diag_steps >= 2)
+      start_gauss = std::max<Index>(1, static_cast<Index>(std::floor(o.initial_proportion * target)));
     int split_steps = 0;
     if (o.from.empty() && o.init == "split") {
       for (Index c = 1; c < target; c = std::min(target, 2 * c)) split_steps += o.iters_per_split;
@@ -214,8 +217,9 @@ int main(int argc, char** argv) {
     accumulate.top_n = o.top_n;
     accumulate.min_post = o.min_post;
 
-    // Random init: mixing up in equal steps during the first half (Kaldi's gauss_inc).
-    const int mixup_iters = std::max(1, o.num_iters / 2);
+    // Random init: mixing up in equal steps during the first half (Kaldi's gauss_inc), never after
+    // the last diagonal pass, so every Gaussian of the output has been through EM.
+    const int mixup_iters = std::max(1, std::min(o.num_iters / 2, diag_steps - 1));
     const Index inc = std::max<Index>(1, (target - start_gauss + mixup_iters - 1) / mixup_iters);
 
     int run_here = 0;
@@ -250,7 +254,7 @@ int main(int argc, char** argv) {
         Index grow_to = 0;
         const Index c = model.num_components();
         if (o.init == "random") {
-          grow_to = k == diag_steps - 1 ? target : std::min(target, c + inc);
+          if (k < mixup_iters) grow_to = k == mixup_iters - 1 ? target : std::min(target, c + inc);
         } else if (o.init == "split" && k < split_steps && o.iters_per_split > 0 && k % o.iters_per_split == o.iters_per_split - 1) {
           grow_to = std::min(target, 2 * c);
         }

@@ -20,6 +20,14 @@ run train-ubm --full --from exp/final.dubm --num-iters 0 --num-full-iters 2 --ka
 must_exist exp/final.dubm exp/final.ubm
 [[ $(head -c 2 exp/final.ubm | od -An -c | tr -d ' ') == '\0B' ]] || fail "exp/final.ubm is not a Kaldi binary object"
 [[ ! -e exp/final.dubm.checkpoint && ! -e exp/final.ubm.checkpoint ]] || fail "checkpoints left after training"
+# Random initialisation never mixes up after the last diagonal pass: with one pass, all the
+# Gaussians start from random frames; with two, the mix-up follows the first pass only.
+for iters in 1 2; do
+  log=$("$TOOLS/ivkit-train-ubm" --num-gauss 8 --num-iters $iters scp:data/train/feats.scp exp/short$iters.dubm 2>&1) ||
+    fail "ivkit-train-ubm --num-iters $iters exited with status $?"
+  grep -q "wrote diagonal UBM, 8 components" <<<"$log" || fail "ivkit-train-ubm --num-iters $iters did not write 8 Gaussians: $log"
+  grep "iteration $iters/$iters" <<<"$log" | grep -q "mixed up" && fail "ivkit-train-ubm --num-iters $iters mixed up after its last pass: $log"
+done
 
 # Gaussian selection (archive and script), read back by the extractor training through the script.
 run gselect --n 4 exp/final.ubm scp:data/train/feats.scp ark,scp:exp/gselect.ark,exp/gselect.scp
