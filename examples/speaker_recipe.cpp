@@ -425,54 +425,41 @@ ivkit::StatsSet<float> compute_statistics(const Args& a, const Ubm& ubm, const s
                                           ivkit::Matrix<double>* second_order) {
   const ivkit::Index C = ubm.diag.num_components(), D = ubm.diag.dim();
   ivkit::StatsSet<float> set(C, D);
-  const ivkit::Index P = ivkit::packed_size(D);
-  const bool full_scatter = second_order && ubm.full;
-  if (second_order) *second_order = ivkit::Matrix<double>::Zero(C, full_scatter ? P : D);
+  if (second_order) *second_order = ivkit::Matrix<double>::Zero(C, ubm.full ? ivkit::packed_size(D) : D);
   constexpr ivkit::Index kBlock = 16;
   const ivkit::Index n = static_cast<ivkit::Index>(utts.size());
   ivkit::StatsOptions so;
   so.posterior_scale = a.posterior_scale;
-  so.second_order = second_order != nullptr && !ubm.full;
+  so.second_order = second_order != nullptr;
+  so.full_second_order = static_cast<bool>(ubm.full);  // the packed full scatter for the full-covariance update
   struct Partial {
-    std::vector<ivkit::UtteranceStats> stats;
-    ivkit::Matrix<double> scatter;  // full UBM: sum of gamma vech((x - mu_c)(x - mu_c)^T) over the block
+    std::vector<ivkit::UtteranceStats> stats;  // zeroth and first order of each utterance
+    ivkit::Matrix<double> second;              // their second order, summed over the block
   };
   ivkit::ordered_block_reduce(
       ivkit::num_blocks(n, kBlock), a.threads, [] { return Partial(); },
       [&](ivkit::Index b, Partial& p) {
         p.stats.clear();
-        if (full_scatter) p.scatter.setZero(C, P);
-        Eigen::VectorXd y(D);
+        if (second_order) p.second.setZero(second_order->rows(), second_order->cols());
         for (ivkit::Index i = b * kBlock; i < std::min(n, (b + 1) * kBlock); ++i) {
           const auto& x = utts[static_cast<std::size_t>(i)].feats;
           const ivkit::GaussianSelection sel = ubm.diag.gaussian_selection(x, a.gselect);
           if (ubm.full) {
             const auto post = ubm.full->selected_posteriors(x, sel, a.min_post);
             p.stats.push_back(ivkit::stats_from_posteriors(post, x, ubm.full->means(), so));
-            if (!full_scatter) continue;
-            for (ivkit::Index t = 0; t < post.num_frames(); ++t)
-              for (ivkit::Index k = post.begin(t); k < post.end(t); ++k) {
-                const ivkit::Index c = post.components[static_cast<std::size_t>(k)];
-                const double g = a.posterior_scale * static_cast<double>(post.values[static_cast<std::size_t>(k)]);
-                y = x.row(t).transpose().cast<double>() - ubm.full->means().row(c).transpose().cast<double>();
-                double* row = &p.scatter(c, 0);  // row-major: vech row by row
-                for (ivkit::Index r = 0, q = 0; r < D; ++r) {
-                  const double gy = g * y(r);
-                  for (ivkit::Index s2 = r; s2 < D; ++s2, ++q) row[q] += gy * y(s2);
-                }
-              }
           } else {
             const auto post = ubm.diag.selected_posteriors(x, sel, a.min_post);
             p.stats.push_back(ivkit::stats_from_posteriors(post, x, ubm.diag.means(), so));
           }
+          if (second_order) {
+            p.second += p.stats.back().second;
+            p.stats.back().second.resize(0, 0);
+          }
         }
       },
       [&](Partial& p) {
-        for (const auto& s : p.stats) {
-          ivkit::add_to(set, utts[static_cast<std::size_t>(set.size())].id, s);
-          if (second_order && !full_scatter) *second_order += s.second;
-        }
-        if (full_scatter) *second_order += p.scatter;
+        for (const auto& s : p.stats) ivkit::add_to(set, utts[static_cast<std::size_t>(set.size())].id, s);
+        if (second_order) *second_order += p.second;
       });
   return set;
 }

@@ -85,6 +85,60 @@ TEST_CASE("Full-covariance UBM statistics: packed second order centred on the me
   }
 }
 
+TEST_CASE("stats_from_posteriors: the packed full scatter, dense and sparse, against a naive loop") {
+  Random rng(13);
+  const Index C = 4, D = 3, N = 1500;  // more frames than one block of the dense path
+  const MatD X = sample_diag_gmm(random_diag_params(C, D, rng, 2.0, 1.0), N, rng);
+  const DiagParams p = random_diag_params(C, D, rng, 2.0, 1.0);
+  const MatD post = naive_posteriors(naive_diag_loglikes(p, X));
+  // Sparse: each frame's two best components, renormalised.
+  SparsePosteriors<double> sparse;
+  MatD post2 = MatD::Zero(N, C);
+  for (Index t = 0; t < N; ++t) {
+    Index a = 0, b = 1;
+    for (Index c = 0; c < C; ++c) {
+      if (post(t, c) > post(t, a)) { b = a; a = c; }
+      else if (c != a && (b == a || post(t, c) > post(t, b))) b = c;
+    }
+    if (a == b) b = (a + 1) % C;
+    const double z = post(t, a) + post(t, b);
+    post2(t, a) = post(t, a) / z;
+    post2(t, b) = post(t, b) / z;
+    sparse.components.push_back(static_cast<std::int32_t>(a));
+    sparse.components.push_back(static_cast<std::int32_t>(b));
+    sparse.values.push_back(post2(t, a));
+    sparse.values.push_back(post2(t, b));
+    sparse.offsets.push_back(static_cast<Index>(sparse.values.size()));
+  }
+  StatsOptions o;
+  o.second_order = true;
+  o.full_second_order = true;
+  o.posterior_scale = 0.5;
+  const UtteranceStats dense = stats_from_posteriors(post, X, p.means, o);
+  const UtteranceStats sp = stats_from_posteriors(sparse, X, p.means, o);
+  for (const auto& [st, g] : {std::pair<const UtteranceStats*, const MatD*>{&dense, &post}, {&sp, &post2}}) {
+    REQUIRE(st->second.rows() == C);
+    REQUIRE(st->second.cols() == packed_size(D));
+    for (Index c = 0; c < C; ++c) {
+      MatD scatter = MatD::Zero(D, D);
+      for (Index t = 0; t < N; ++t) {
+        const VecD y = X.row(t).transpose() - p.means.row(c).transpose();
+        scatter += 0.5 * (*g)(t, c) * y * y.transpose();
+      }
+      for (Index i = 0, k = 0; i < D; ++i)
+        for (Index j = i; j < D; ++j, ++k) CHECK(st->second(c, k) == doctest::Approx(scatter(i, j)).epsilon(1e-9));
+    }
+  }
+  // Its diagonal is the diagonal second order.
+  o.full_second_order = false;
+  const UtteranceStats diag = stats_from_posteriors(sparse, X, p.means, o);
+  for (Index c = 0; c < C; ++c)
+    for (Index i = 0, k = 0; i < D; k += D - i, ++i) CHECK(diag.second(c, i) == doctest::Approx(sp.second(c, k)).epsilon(1e-12));
+  // compute_stats cannot give it for a diagonal model.
+  o.full_second_order = true;
+  CHECK_THROWS_AS(compute_stats(make_diag<double>(p), X, o), InvalidArgument);
+}
+
 TEST_CASE("Posterior scaling and the maximum count scale the statistics linearly") {
   Random rng(13);
   const DiagParams p = random_diag_params(4, 2, rng);

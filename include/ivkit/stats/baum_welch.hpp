@@ -10,6 +10,7 @@
 
 #include "ivkit/core/error.hpp"
 #include "ivkit/core/layout.hpp"
+#include "ivkit/core/packed.hpp"
 #include "ivkit/core/types.hpp"
 #include "ivkit/gmm/em_accumulator.hpp"
 #include "ivkit/gmm/sparse_posteriors.hpp"
@@ -23,6 +24,11 @@ struct StatsOptions {
   double posterior_scale = 1.0;  ///< multiplies every posterior (Kaldi's scale-post / acoustic weight)
   double max_count = 0.0;        ///< > 0: scale the statistics down so that sum_c N_c <= max_count
   bool second_order = false;     ///< also compute the second-order statistics
+  /// With second_order, in stats_from_posteriors: the full scatter sum_t gamma_tc (x_t - mu_c)(x_t - mu_c)^T,
+  /// its upper triangle packed row by row (C x D(D+1)/2, what compute_stats gives for a FullGmm), for
+  /// the i-vector extractor's full-covariance update. compute_stats follows the model (a FullGmm gives
+  /// the full scatter) and rejects it for a DiagGmm, whose accumulator holds only the diagonal.
+  bool full_second_order = false;
   int num_threads = 1;           ///< over blocks of frames; results identical for any value
   Index block_frames = 0;
 };
@@ -92,6 +98,10 @@ template <class Layout = FramesAsRows, class Model, class Derived>
 UtteranceStats compute_stats(const Model& ubm, const Eigen::MatrixBase<Derived>& frames, const StatsOptions& opts = {}) {
   detail::check_stats_options("compute_stats", opts);
   EmAccumulator acc(ubm);
+  if (opts.second_order && opts.full_second_order && !acc.full_covariance)
+    throw InvalidArgument(
+        "compute_stats: full_second_order needs a FullGmm (a DiagGmm accumulates the diagonal only); give its posteriors to "
+        "stats_from_posteriors instead");
   AccumulateOptions aopts;
   aopts.num_threads = opts.num_threads;
   aopts.block_frames = opts.block_frames;
@@ -108,7 +118,8 @@ UtteranceStats compute_stats(const Model& ubm, const Eigen::MatrixBase<Derived>&
 }
 
 /// Statistics from posteriors computed elsewhere (e.g. on other features, as Kaldi's recipes
-/// align with one feature set and accumulate another): N = Gamma^T 1, F = Gamma^T X - N mu.
+/// align with one feature set and accumulate another): N = Gamma^T 1, F = Gamma^T X - N mu, and with
+/// second_order the diagonal scatter about the means, or the packed full scatter (full_second_order).
 /// @param posteriors (N x C) dense
 /// @param means (C x D) the UBM means
 template <class Layout = FramesAsRows, class DP, class DX, class DM>
@@ -130,6 +141,26 @@ UtteranceStats stats_from_posteriors(const Eigen::MatrixBase<DP>& posteriors, co
   }
   UtteranceStats out;
   out.num_frames = n;
+  if (opts.second_order && opts.full_second_order) {
+    // Moments about the origin, the packed products x_ti x_tj a block of frames at a time (one
+    // product per block), then moved to each component's mean.
+    const Index P = packed_size(D);
+    constexpr Index kBlock = 1024;
+    Matrix<double> second_o = Matrix<double>::Zero(C, P), q;
+    for (Index t0 = 0; t0 < n; t0 += kBlock) {
+      const Index tn = std::min(kBlock, n - t0);
+      q.resize(tn, P);
+      for (Index t = 0; t < tn; ++t)
+        for (Index i = 0, k = 0; i < D; ++i)
+          for (Index j = i; j < D; ++j, ++k) q(t, k) = x(t0 + t, i) * x(t0 + t, j);
+      second_o.noalias() += p.middleRows(t0, tn).transpose() * q;
+    }
+    const Eigen::VectorXd occupancy = p.colwise().sum().transpose();
+    const Matrix<double> first_o = p.transpose() * x;
+    detail::recentre(occupancy, first_o, second_o, means, Eigen::VectorXd::Zero(D), true, true, out);
+    detail::scale_stats(out, opts);
+    return out;
+  }
   out.zeroth = p.colwise().sum().transpose();
   const Matrix<double> mu = means.template cast<double>();
   out.first.noalias() = p.transpose() * x;
@@ -143,7 +174,8 @@ UtteranceStats stats_from_posteriors(const Eigen::MatrixBase<DP>& posteriors, co
   return out;
 }
 
-/// Same, from sparse posteriors (Kaldi's Posterior): cost O(N n D) instead of O(N C D).
+/// Same, from sparse posteriors (Kaldi's Posterior): cost O(N n D) instead of O(N C D) (O(N n D^2)
+/// with the full scatter).
 template <class Layout = FramesAsRows, class S, class DX, class DM>
 UtteranceStats stats_from_posteriors(const SparsePosteriors<S>& posteriors, const Eigen::MatrixBase<DX>& frames,
                                      const Eigen::MatrixBase<DM>& means, const StatsOptions& opts = {}) {
@@ -158,7 +190,8 @@ UtteranceStats stats_from_posteriors(const SparsePosteriors<S>& posteriors, cons
   out.num_frames = n;
   out.zeroth = Eigen::VectorXd::Zero(C);
   out.first = Matrix<double>::Zero(C, D);
-  if (opts.second_order) out.second = Matrix<double>::Zero(C, D);
+  const bool full = opts.second_order && opts.full_second_order;
+  if (opts.second_order) out.second = Matrix<double>::Zero(C, full ? packed_size(D) : D);
   for (Index t = 0; t < n; ++t) {
     const Eigen::RowVectorXd x = detail::LayoutTraits<Layout>::frames(frames, t, 1).template cast<double>();
     if (!x.allFinite()) throw NonFiniteInput(detail::message(fn, ": frame ", t, " holds NaN or Inf"));
@@ -171,7 +204,15 @@ UtteranceStats stats_from_posteriors(const SparsePosteriors<S>& posteriors, cons
       const Eigen::RowVectorXd y = x - means.row(c).template cast<double>();
       out.zeroth(c) += g;
       out.first.row(c) += g * y;
-      if (opts.second_order) out.second.row(c) += g * y.cwiseAbs2();
+      if (full) {
+        double* row = &out.second(c, 0);  // row-major: the packed upper triangle row by row
+        for (Index i = 0, k = 0; i < D; ++i) {
+          const double gy = g * y(i);
+          for (Index j = i; j < D; ++j, ++k) row[k] += gy * y(j);
+        }
+      } else if (opts.second_order) {
+        out.second.row(c) += g * y.cwiseAbs2();
+      }
     }
   }
   detail::scale_stats(out, opts);
