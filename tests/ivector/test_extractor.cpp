@@ -325,6 +325,20 @@ TEST_CASE("The full-covariance update recovers the within-component covariances"
   o.update.second_order = &diag_shaped;
   CHECK_THROWS_WITH_AS(train_extractor(e, stats, o),
                        "update_extractor: second-order totals are 6 x 3 but must be 6 x 6 and finite", DimensionMismatch);
+  // A floor reference that does not fit the model, and floors that mean nothing.
+  o.update.second_order = &second;
+  IvectorTrainerStats acc(C, D, R);
+  accumulate_ivector_stats(e, stats, acc);
+  CovarianceFloorReference<double> ref = CovarianceFloorReference<double>::of(e);
+  ref.covariances.pop_back();
+  CHECK_THROWS_WITH_AS(update_extractor(e, acc, o.update, &ref), "update_extractor: the floor reference has 5 covariances for 6 components",
+                       DimensionMismatch);
+  ref = CovarianceFloorReference<double>::of(e);
+  ref.covariances[2] = -ref.covariances[2];
+  CHECK_THROWS_WITH_AS(update_extractor(e, acc, o.update, &ref),
+                       "update_extractor: floor reference covariance 2 is not finite and positive definite", InvalidArgument);
+  o.update.reference_floor = -1;
+  CHECK_THROWS_AS(update_extractor(e, acc, o.update), InvalidArgument);
 }
 
 TEST_CASE_TEMPLATE("Accumulators equal the naive sums over textbook posteriors", S, float, double) {

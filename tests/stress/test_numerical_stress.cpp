@@ -234,4 +234,13 @@ TEST_CASE("one frame per component, three utterances, R = 8: without the referen
   MESSAGE("smallest variance / UBM variance after 12 iterations: " << without << " without the reference floor, " << with << " with it");
   CHECK(without < 1e-3);  // the collapse is real in this setup: the check below binds
   CHECK(with >= 0.01 * (1 - 1e-12));
+  // A reference of the wrong shape is an error, not an out-of-bounds read.
+  const auto model = ivkit::init_extractor_random(ubm, R, 2, 0.3);
+  ivkit::IvectorTrainerStats acc(C, D, R);
+  ivkit::accumulate_ivector_stats(model, stats, acc);
+  ivkit::IvectorUpdateOptions uo;
+  uo.second_order = &second;
+  ivkit::CovarianceFloorReference<double> ref{ubm.variances().topRows(2), {}};
+  CHECK_THROWS_WITH_AS(ivkit::update_extractor(model, acc, uo, &ref),
+                       "update_extractor: the floor reference variances are 2 x 2 but C = 3, D = 2", ivkit::DimensionMismatch);
 }

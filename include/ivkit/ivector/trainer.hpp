@@ -243,6 +243,32 @@ struct CovarianceFloorReference {
   static CovarianceFloorReference of(const IvectorExtractor<Scalar>& m) { return {m.variances(), m.covariances()}; }
 };
 
+namespace detail {
+
+/// The reference has the model's shape, positive finite variances or positive definite covariances.
+template <class Scalar>
+void check_floor_reference(const char* fn, const CovarianceFloorReference<Scalar>& ref, bool full, Index C, Index D) {
+  if (full) {
+    if (static_cast<Index>(ref.covariances.size()) != C)
+      throw DimensionMismatch(message(fn, ": the floor reference has ", ref.covariances.size(), " covariances for ", C, " components"));
+    for (Index c = 0; c < C; ++c) {
+      const ColMatrix<Scalar>& S = ref.covariances[static_cast<std::size_t>(c)];
+      if (S.rows() != D || S.cols() != D)
+        throw DimensionMismatch(message(fn, ": floor reference covariance ", c, " is ", S.rows(), " x ", S.cols(), " but D = ", D));
+      if (!S.allFinite() || Eigen::LLT<ColMatrix<double>>(S.template cast<double>()).info() != Eigen::Success)
+        throw InvalidArgument(message(fn, ": floor reference covariance ", c, " is not finite and positive definite"));
+    }
+  } else {
+    if (ref.variances.rows() != C || ref.variances.cols() != D)
+      throw DimensionMismatch(message(fn, ": the floor reference variances are ", ref.variances.rows(), " x ", ref.variances.cols(),
+                                      " but C = ", C, ", D = ", D));
+    if (!ref.variances.allFinite() || (ref.variances.array() <= Scalar(0)).any())
+      throw InvalidArgument(message(fn, ": the floor reference variances must be finite and positive"));
+  }
+}
+
+}  // namespace detail
+
 /// `reference` (optional): covariances of the same shape as the model's, e.g. of the model training
 /// started from (train_extractor passes those), that bound the update from below.
 template <class Scalar>
@@ -278,6 +304,10 @@ IvectorExtractor<Scalar> update_extractor(const IvectorExtractor<Scalar>& model,
     if (S2.rows() != C || S2.cols() != cols || !S2.allFinite())
       throw DimensionMismatch(detail::message(fn, ": second-order totals are ", S2.rows(), " x ", S2.cols(), " but must be ", C,
                                               " x ", cols, " and finite"));
+    if (!(opts.variance_floor >= 0 && std::isfinite(opts.variance_floor)) || !(opts.reference_floor >= 0 && std::isfinite(opts.reference_floor)))
+      throw InvalidArgument(detail::message(fn, ": variance_floor (", opts.variance_floor, ") and reference_floor (", opts.reference_floor,
+                                            ") must be finite and >= 0"));
+    if (reference) detail::check_floor_reference(fn, *reference, model.full_covariance(), C, D);
     if (model.full_covariance()) {
       // Full: S' = S - a F^T - F a^T + gamma a a^T, Sigma_c = sym(S' - T_c Y_c^T) / gamma_c, then
       // floored against the current covariance.
