@@ -4,8 +4,8 @@
 /// n (U x C) * U_packed (C x R(R+1)/2) and the accumulator N^T (C x U) * Phi (U x R(R+1)/2).
 /// A is row-major (K x N, the long packed dimension contiguous); B is read as b(i, k) through two
 /// strides. Packed 48-wide panels of A and 8-wide panels of B, a 48 x 8 tile of accumulators (24 of
-/// the 32 vector registers); the summation order depends only on the sizes, so results do not depend on how
-/// a caller splits the columns among threads as long as the split is fixed.
+/// the 32 vector registers). Each entry is summed along K in an order that depends only on K, so
+/// results do not depend on how a caller splits the rows or columns among threads.
 #pragma once
 
 #include <algorithm>
@@ -22,9 +22,28 @@ namespace ivkit::detail {
 #if defined(__AVX512F__)
 inline constexpr bool kHaveGemmKernel = true;
 
-/// out (M x N, row stride ldo) = B (M x K, b(i, k) = B[i * bs_i + k * bs_k]) * A (K x N, row stride lda).
-inline void gemm_f32(Index M, Index N, Index K, const float* A, Index lda, const float* B, Index bs_i, Index bs_k, float* out,
-                     Index ldo) {
+/// The tile's 16 floats added to out[0, 16) in double (the accumulators of EM are double).
+inline void gemm_store_tile(double* o, __m512 x, __mmask16 mask, bool /*first*/) {
+  const __mmask8 lo = static_cast<__mmask8>(mask & 0xFF), hi = static_cast<__mmask8>(mask >> 8);
+  const __m512d x0 = _mm512_cvtps_pd(_mm512_castps512_ps256(x));
+  const __m512d x1 = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(x), 1)));
+  _mm512_mask_storeu_pd(o, lo, _mm512_add_pd(x0, _mm512_maskz_loadu_pd(lo, o)));
+  _mm512_mask_storeu_pd(o + 8, hi, _mm512_add_pd(x1, _mm512_maskz_loadu_pd(hi, o + 8)));
+}
+
+/// The tile's 16 floats stored to out[0, 16), or added to it after the first block along K.
+inline void gemm_store_tile(float* o, __m512 x, __mmask16 mask, bool first) {
+  if (!first) x = _mm512_add_ps(x, _mm512_maskz_loadu_ps(mask, o));
+  _mm512_mask_storeu_ps(o, mask, x);
+}
+
+/// out (M x N, row stride ldo) = B (M x K, b(i, k) = B[i * bs_i + k * bs_k]) * A (K x N, row stride
+/// lda) for float out; out += B * A for double out (EM accumulators, added to without a float copy;
+/// output rows are prefetched two tiles ahead, so the read and write of a large accumulator overlap
+/// the arithmetic).
+template <class Out>
+inline void gemm_f32_into(Index M, Index N, Index K, const float* A, Index lda, const float* B, Index bs_i, Index bs_k,
+                          Out* out, Index ldo) {
   // K in one block when it fits (up to 4096): each output tile is then written once. Re-reading
   // tiles of a large output for every block along K costs Eigen's kernel, and this one, half
   // the core's speed on these shapes.
@@ -64,6 +83,15 @@ inline void gemm_f32(Index M, Index N, Index K, const float* A, Index lda, const
       }
       for (Index ip = 0; ip < m_panels; ++ip) {
         const Index rows = std::min(MR, M - ip * MR);
+        if (ip + 2 < m_panels) {
+          // The output rows of the tile after next (48 entries each: 3 lines of float, 6 of double),
+          // into L2: the rows of a large accumulator are far apart, beyond the hardware prefetchers.
+          const Index next_rows = std::min(MR, M - (ip + 2) * MR);
+          constexpr Index lines = static_cast<Index>(NR * sizeof(Out) / 64);
+          for (Index r = 0; r < next_rows; ++r)
+            for (Index l = 0; l < lines; ++l)
+              _mm_prefetch(reinterpret_cast<const char*>(out + ((ip + 2) * MR + r) * ldo + j0) + 64 * l, _MM_HINT_T1);
+        }
         __m512 c[MR][3];
 #pragma GCC unroll 8
         for (int r = 0; r < MR; ++r) c[r][0] = c[r][1] = c[r][2] = _mm512_setzero_ps();
@@ -84,17 +112,19 @@ inline void gemm_f32(Index M, Index N, Index K, const float* A, Index lda, const
 #pragma GCC unroll 8
         for (int r = 0; r < MR; ++r) {
           if (r >= rows) break;
-          float* o = out + (ip * MR + r) * ldo + j0;
+          Out* o = out + (ip * MR + r) * ldo + j0;
 #pragma GCC unroll 3
-          for (int v = 0; v < 3; ++v) {
-            __m512 x = c[r][v];
-            if (!first) x = _mm512_add_ps(x, _mm512_maskz_loadu_ps(mask[v], o + 16 * v));
-            _mm512_mask_storeu_ps(o + 16 * v, mask[v], x);
-          }
+          for (int v = 0; v < 3; ++v) gemm_store_tile(o + 16 * v, c[r][v], mask[v], first);
         }
       }
     }
   }
+}
+
+/// out (M x N, row stride ldo) = B * A in float; see gemm_f32_into.
+inline void gemm_f32(Index M, Index N, Index K, const float* A, Index lda, const float* B, Index bs_i, Index bs_k, float* out,
+                     Index ldo) {
+  gemm_f32_into(M, N, K, A, lda, B, bs_i, bs_k, out, ldo);
 }
 #else
 inline constexpr bool kHaveGemmKernel = false;
@@ -108,6 +138,17 @@ inline void gemm_f32(Index M, Index N, Index K, const float* A, Index lda, const
       float sum = 0.0f;
       for (Index k = 0; k < K; ++k) sum += B[i * bs_i + k * bs_k] * A[k * lda + j];
       out[i * ldo + j] = sum;
+    }
+}
+
+/// out += B * A into double; the same caveat.
+inline void gemm_f32_into(Index M, Index N, Index K, const float* A, Index lda, const float* B, Index bs_i, Index bs_k,
+                          double* out, Index ldo) {
+  for (Index i = 0; i < M; ++i)
+    for (Index j = 0; j < N; ++j) {
+      float sum = 0.0f;
+      for (Index k = 0; k < K; ++k) sum += B[i * bs_i + k * bs_k] * A[k * lda + j];
+      out[i * ldo + j] += sum;
     }
 }
 #endif

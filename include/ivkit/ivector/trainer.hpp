@@ -162,14 +162,14 @@ void accumulate_ivector_stats(const IvectorExtractor<Scalar>& model, const Stats
       thread_local Matrix<Scalar> part;
       if (task < y_tasks) {
         const Index c0 = task * comps_per_y, cn = std::min(comps_per_y, C - c0);
+        auto y = acc.Y.middleRows(c0 * D, cn * D);
         if constexpr (std::is_same_v<Scalar, float> && detail::kHaveGemmKernel) {
-          part.resize(cn * D, R);
-          detail::gemm_f32(cn * D, R, count, W.data(), R, f.data() + c0 * D, 1, f.outerStride(), part.data(), R);
+          // Added straight into the double accumulator (one pass over it, no float copy).
+          detail::gemm_f32_into(cn * D, R, count, W.data(), R, f.data() + c0 * D, 1, f.outerStride(), y.data(), R);
         } else {
           part.noalias() = f.middleCols(c0 * D, cn * D).transpose() * W;
+          y += part.template cast<double>();
         }
-        auto y = acc.Y.middleRows(c0 * D, cn * D);
-        y += part.template cast<double>();
         for (Index c = c0; c < c0 + cn; ++c)
           y.middleRows((c - c0) * D, D).noalias() -= delta_d.row(c).transpose() * NW.row(c).template cast<double>();
       } else {
@@ -177,12 +177,12 @@ void accumulate_ivector_stats(const IvectorExtractor<Scalar>& model, const Stats
         const Index c0 = (t / r_col_tasks) * detail::kIvectorRTileComponents, cn = std::min(detail::kIvectorRTileComponents, C - c0);
         const Index p0 = (t % r_col_tasks) * detail::kIvectorRTileColumns, pn = std::min(detail::kIvectorRTileColumns, P - p0);
         if constexpr (std::is_same_v<Scalar, float> && detail::kHaveGemmKernel) {
-          part.resize(cn, pn);
-          detail::gemm_f32(cn, pn, count, Phi.data() + p0, P, n.data() + c0, 1, n.outerStride(), part.data(), pn);
+          detail::gemm_f32_into(cn, pn, count, Phi.data() + p0, P, n.data() + c0, 1, n.outerStride(),
+                                acc.R_packed.data() + c0 * P + p0, P);
         } else {
           part.noalias() = n.middleCols(c0, cn).transpose() * Phi.middleCols(p0, pn);
+          acc.R_packed.block(c0, p0, cn, pn) += part.template cast<double>();
         }
-        acc.R_packed.block(c0, p0, cn, pn) += part.template cast<double>();
       }
     });
     for (Index i = 0; i < count; ++i) {
