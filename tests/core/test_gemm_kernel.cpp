@@ -22,12 +22,12 @@ TEST_CASE("gemm_f32 matches a double product on ragged shapes") {
       const Matrix<float> Bt = B.transpose();
       const Matrix<double> ref = B.cast<double>() * A.leftCols(N).cast<double>();
       Matrix<float> out = Matrix<float>::Constant(M, N + 5, 7.0f);  // row stride N + 5; the padding stays
-      ivkit::detail::gemm_f32(M, N, K, A.data(), A.cols(), B.data(), K, 1, out.data(), out.cols());
+      ivkit::detail::gemm(M, N, K, A.data(), A.cols(), B.data(), K, 1, out.data(), out.cols());
       const double scale = std::sqrt(static_cast<double>(K));
       CHECK((out.leftCols(N).cast<double>() - ref).cwiseAbs().maxCoeff() <= 1e-5 * scale);
       CHECK((out.rightCols(5).array() == 7.0f).all());
       Matrix<float> out2(M, N);
-      ivkit::detail::gemm_f32(M, N, K, A.data(), A.cols(), Bt.data(), 1, M, out2.data(), N);
+      ivkit::detail::gemm(M, N, K, A.data(), A.cols(), Bt.data(), 1, M, out2.data(), N);
       CHECK(out2 == out.leftCols(N));
     }
   }
@@ -43,10 +43,10 @@ TEST_CASE("gemm_f32_into adds the float product to a double accumulator") {
       const Matrix<float> B = Matrix<float>::Random(M, K);
       const Matrix<double> start = Matrix<double>::Random(M, N + 2);  // row stride N + 2; the padding stays
       Matrix<double> acc = start;
-      ivkit::detail::gemm_f32_into(M, N, K, A.data(), N, B.data(), K, 1, acc.data(), acc.cols());
+      ivkit::detail::gemm_add(M, N, K, A.data(), N, B.data(), K, 1, acc.data(), acc.cols());
       // Exactly the float result added in double (K is within one block).
       Matrix<float> product(M, N);
-      ivkit::detail::gemm_f32(M, N, K, A.data(), N, B.data(), K, 1, product.data(), N);
+      ivkit::detail::gemm(M, N, K, A.data(), N, B.data(), K, 1, product.data(), N);
       CHECK(acc.leftCols(N) == start.leftCols(N) + product.cast<double>());
       CHECK(acc.rightCols(2) == start.rightCols(2));
       const Matrix<double> ref = start.leftCols(N) + B.cast<double>() * A.cast<double>();

@@ -72,7 +72,7 @@ namespace detail {
 /// All packed precisions of a batch, prec = n (count x C) * U_packed (C x R(R+1)/2), in fixed chunks
 /// of columns (one product per chunk, so the result does not depend on the thread count; chunks of
 /// this width also run Eigen's product about twice as fast as one product over all 80,200 columns
-/// at R = 400). Float with AVX-512 uses gemm_f32 (about 1.4x Eigen's kernel on this shape).
+/// at R = 400). With AVX-512 it is ivkit's kernel (core/gemm_kernel.hpp), in float or double.
 template <class Scalar>
 Eigen::Map<Matrix<Scalar>> packed_precisions(const Eigen::Ref<const Matrix<Scalar>>& n, const Matrix<Scalar>& U_packed,
                                              LargeBuffer<Scalar>& buffer, int num_threads) {
@@ -81,8 +81,8 @@ Eigen::Map<Matrix<Scalar>> packed_precisions(const Eigen::Ref<const Matrix<Scala
   Eigen::Map<Matrix<Scalar>> prec(buffer.reserve(static_cast<std::size_t>(n.rows() * P)), n.rows(), P);
   parallel_for_blocks(num_blocks(P, chunk), num_threads, [&](Index b) {
     const Index p0 = b * chunk, pn = std::min(chunk, P - p0);
-    if constexpr (std::is_same_v<Scalar, float> && kHaveGemmKernel)
-      gemm_f32(n.rows(), pn, n.cols(), U_packed.data() + p0, P, n.data(), n.outerStride(), 1, prec.data() + p0, P);
+    if constexpr (kHaveGemmKernel)
+      gemm(n.rows(), pn, n.cols(), U_packed.data() + p0, P, n.data(), n.outerStride(), 1, prec.data() + p0, P);
     else
       prec.middleCols(p0, pn).noalias() = n * U_packed.middleCols(p0, pn);
   });
@@ -468,7 +468,7 @@ class IvectorExtractor {
   }
 
   /// The linear terms mu_w + sum_c T_c^T Sigma_c^-1 (F_uc - N_uc (m_c - mu_c)) of a batch (count x R):
-  /// F (count x C*D) times Sigma^-1 T. The float kernel's per-element summation order does not
+  /// F (count x C*D) times Sigma^-1 T. The AVX-512 kernel's per-element summation order does not
   /// depend on how the utterances are split, so they are split into one chunk per thread: each
   /// chunk reads all of Sigma^-1 T (200 MB at C = 2048, R = 400), and one chunk of 256 runs the
   /// product 1.2x faster than four of 64. Eigen's product is split in fixed chunks of R columns.
@@ -476,18 +476,18 @@ class IvectorExtractor {
                               int num_threads) const {
     const Index R = ivector_dim(), count = n.rows(), K = f.cols();
     Matrix<Scalar> linear(count, R);
-    if constexpr (std::is_same_v<Scalar, float> && detail::kHaveGemmKernel) {
+    if constexpr (detail::kHaveGemmKernel) {
       const Index threads = std::min<Index>(resolve_num_threads(num_threads), std::max<Index>(count, 1));
       const Index chunk = std::max<Index>(1, num_blocks(count, threads));
       parallel_for_blocks(num_blocks(count, chunk), num_threads, [&](Index b) {
         const Index u0 = b * chunk, un = std::min(chunk, count - u0);
-        detail::gemm_f32(un, R, K, sigma_inv_T_.data(), R, f.data() + u0 * f.outerStride(), f.outerStride(), 1,
+        detail::gemm(un, R, K, sigma_inv_T_.data(), R, f.data() + u0 * f.outerStride(), f.outerStride(), 1,
                          linear.data() + u0 * R, R);
         // m - ubm means, as a per-component constant; also through the kernel, whose results do not
         // depend on the chunk (Eigen's may: a one-row chunk is a matrix-vector product).
         thread_local Matrix<Scalar> offset;
         offset.resize(un, R);
-        detail::gemm_f32(un, R, n.cols(), offset_linear_.data(), R, n.data() + u0 * n.outerStride(), n.outerStride(), 1,
+        detail::gemm(un, R, n.cols(), offset_linear_.data(), R, n.data() + u0 * n.outerStride(), n.outerStride(), 1,
                          offset.data(), R);
         auto part = linear.middleRows(u0, un);
         part -= offset;

@@ -163,9 +163,9 @@ void accumulate_ivector_stats(const IvectorExtractor<Scalar>& model, const Stats
       if (task < y_tasks) {
         const Index c0 = task * comps_per_y, cn = std::min(comps_per_y, C - c0);
         auto y = acc.Y.middleRows(c0 * D, cn * D);
-        if constexpr (std::is_same_v<Scalar, float> && detail::kHaveGemmKernel) {
+        if constexpr (detail::kHaveGemmKernel) {
           // Added straight into the double accumulator (one pass over it, no float copy).
-          detail::gemm_f32_into(cn * D, R, count, W.data(), R, f.data() + c0 * D, 1, f.outerStride(), y.data(), R);
+          detail::gemm_add(cn * D, R, count, W.data(), R, f.data() + c0 * D, 1, f.outerStride(), y.data(), R);
         } else {
           part.noalias() = f.middleCols(c0 * D, cn * D).transpose() * W;
           y += part.template cast<double>();
@@ -176,8 +176,8 @@ void accumulate_ivector_stats(const IvectorExtractor<Scalar>& model, const Stats
         const Index t = task - y_tasks;
         const Index c0 = (t / r_col_tasks) * detail::kIvectorRTileComponents, cn = std::min(detail::kIvectorRTileComponents, C - c0);
         const Index p0 = (t % r_col_tasks) * detail::kIvectorRTileColumns, pn = std::min(detail::kIvectorRTileColumns, P - p0);
-        if constexpr (std::is_same_v<Scalar, float> && detail::kHaveGemmKernel) {
-          detail::gemm_f32_into(cn, pn, count, Phi.data() + p0, P, n.data() + c0, 1, n.outerStride(),
+        if constexpr (detail::kHaveGemmKernel) {
+          detail::gemm_add(cn, pn, count, Phi.data() + p0, P, n.data() + c0, 1, n.outerStride(),
                                 acc.R_packed.data() + c0 * P + p0, P);
         } else {
           part.noalias() = n.middleCols(c0, cn).transpose() * Phi.middleCols(p0, pn);
