@@ -1,6 +1,6 @@
-// The AVX-512 float kernel used by the i-vector products (into float, and added into double),
-// against a double product, on shapes with edges in every dimension (M not a multiple of 8, N not of
-// 48, K over one 4096 block) and with B read through both strides (row-major and transposed).
+// The AVX-512 kernel used by the i-vector products (float and double; overwriting, and added into
+// double), against a wider product, on shapes with edges in every dimension (M not a multiple of 8,
+// N not of the panel width, K over one 4096 block) and with B read through both strides.
 #include <doctest/doctest.h>
 
 #include <Eigen/Dense>
@@ -11,29 +11,41 @@
 using ivkit::Index;
 using ivkit::Matrix;
 
-TEST_CASE("gemm_f32 matches a double product on ragged shapes") {
+namespace {
+
+/// The kernel in T against a product in long double (so that double's rounding is measured too).
+template <class T>
+void check_ragged_shapes(double tol) {
+  using Wide = long double;
+  for (const auto& [M, N, K] : {std::tuple<Index, Index, Index>{1, 1, 1}, {13, 100, 37}, {8, 48, 256}, {37, 211, 5000}}) {
+    const Matrix<T> A = Matrix<T>::Random(K, N + 3);  // row stride N + 3
+    const Matrix<T> B = Matrix<T>::Random(M, K);
+    const Matrix<T> Bt = B.transpose();
+    const Matrix<Wide> ref = B.template cast<Wide>() * A.leftCols(N).template cast<Wide>();
+    Matrix<T> out = Matrix<T>::Constant(M, N + 5, T(7));  // row stride N + 5; the padding stays
+    ivkit::detail::gemm(M, N, K, A.data(), A.cols(), B.data(), K, 1, out.data(), out.cols());
+    const Wide scale = std::sqrt(static_cast<Wide>(K));
+    CHECK((out.leftCols(N).template cast<Wide>() - ref).cwiseAbs().maxCoeff() <= static_cast<Wide>(tol) * scale);
+    CHECK((out.rightCols(5).array() == T(7)).all());
+    Matrix<T> out2(M, N);
+    ivkit::detail::gemm(M, N, K, A.data(), A.cols(), Bt.data(), 1, M, out2.data(), N);
+    CHECK(out2 == out.leftCols(N));
+  }
+}
+
+}  // namespace
+
+TEST_CASE("gemm matches a wider product on ragged shapes, in float and double") {
   if constexpr (!ivkit::detail::kHaveGemmKernel) {
     MESSAGE("no AVX-512: the kernel is not built");
     return;
   } else {
-    for (const auto& [M, N, K] : {std::tuple<Index, Index, Index>{1, 1, 1}, {13, 100, 37}, {8, 48, 256}, {37, 211, 5000}}) {
-      const Matrix<float> A = Matrix<float>::Random(K, N + 3);  // row stride N + 3
-      const Matrix<float> B = Matrix<float>::Random(M, K);
-      const Matrix<float> Bt = B.transpose();
-      const Matrix<double> ref = B.cast<double>() * A.leftCols(N).cast<double>();
-      Matrix<float> out = Matrix<float>::Constant(M, N + 5, 7.0f);  // row stride N + 5; the padding stays
-      ivkit::detail::gemm(M, N, K, A.data(), A.cols(), B.data(), K, 1, out.data(), out.cols());
-      const double scale = std::sqrt(static_cast<double>(K));
-      CHECK((out.leftCols(N).cast<double>() - ref).cwiseAbs().maxCoeff() <= 1e-5 * scale);
-      CHECK((out.rightCols(5).array() == 7.0f).all());
-      Matrix<float> out2(M, N);
-      ivkit::detail::gemm(M, N, K, A.data(), A.cols(), Bt.data(), 1, M, out2.data(), N);
-      CHECK(out2 == out.leftCols(N));
-    }
+    check_ragged_shapes<float>(1e-5);
+    check_ragged_shapes<double>(1e-14);
   }
 }
 
-TEST_CASE("gemm_f32_into adds the float product to a double accumulator") {
+TEST_CASE("gemm_add adds the float product to a double accumulator") {
   if constexpr (!ivkit::detail::kHaveGemmKernel) {
     return;
   } else {
