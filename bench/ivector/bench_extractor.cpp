@@ -4,6 +4,8 @@
 //
 // Shapes: C = 2048, D = 60, R = 400 (the target sizes); a smaller C = 512, R = 200 too.
 // 256 utterances of about 300 frames for extraction (one batch); 1000 for a training iteration, in batches.
+// The machine's own limits in the same binary: the core's FMA peak, the precision product through
+// Eigen and through ivkit's kernel, and the memory bandwidth of the per-utterance precision step.
 #include <benchmark/benchmark.h>
 
 #include <Eigen/Cholesky>
@@ -112,6 +114,59 @@ void BM_gemm_precision_shape(benchmark::State& state) {
   state.counters["GFLOPS"] = benchmark::Counter(2.0 * static_cast<double>(U * C * P) * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
   state.counters["utt/s"] = benchmark::Counter(static_cast<double>(U), benchmark::Counter::kIsIterationInvariantRate);
 }
+
+/// The same product through ivkit's AVX-512 kernel (what the batched extraction uses), in its
+/// column chunks of 4096: against the core's FMA peak below, how far the batched step is from the
+/// hardware's bound.
+template <class Scalar>
+void BM_kernel_precision_shape(benchmark::State& state) {
+  const Index C = state.range(0), R = state.range(1), U = 256, P = ivkit::packed_size(R);
+  const ivkit::Matrix<Scalar> n = ivkit::Matrix<Scalar>::Random(U, C).cwiseAbs(), Up = ivkit::Matrix<Scalar>::Random(C, P);
+  ivkit::detail::LargeBuffer<Scalar> buffer;
+  ivkit::detail::packed_precisions<Scalar>(n, Up, buffer, 1);
+  for (auto _ : state) benchmark::DoNotOptimize(ivkit::detail::packed_precisions<Scalar>(n, Up, buffer, 1).data());
+  state.counters["GFLOPS"] = benchmark::Counter(2.0 * static_cast<double>(U * C * P) * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["utt/s"] = benchmark::Counter(static_cast<double>(U), benchmark::Counter::kIsIterationInvariantRate);
+}
+
+/// The per-utterance precision step alone, U^T n over the C x R(R+1)/2 table (one utterance per
+/// iteration): it reads the whole table, so its speed is the memory bandwidth (counter GB/s).
+/// Time of this step over time per utterance of the batched product above bounds what batching can
+/// gain on the precision, whatever the code.
+template <class Scalar>
+void BM_per_utterance_precision(benchmark::State& state) {
+  const Index C = state.range(0), R = state.range(1), P = ivkit::packed_size(R);
+  const ivkit::Matrix<Scalar> Up = ivkit::Matrix<Scalar>::Random(C, P);
+  const ivkit::Vector<Scalar> n = ivkit::Vector<Scalar>::Random(C).cwiseAbs();
+  ivkit::Vector<Scalar> q(P);
+  for (auto _ : state) {
+    q.noalias() = Up.transpose() * n;
+    benchmark::DoNotOptimize(q.data());
+  }
+  state.counters["GB/s"] = benchmark::Counter(static_cast<double>(C * P * static_cast<Index>(sizeof(Scalar))) * 1e-9,
+                                              benchmark::Counter::kIsIterationInvariantRate);
+}
+
+#if defined(__AVX512F__)
+/// The core's FMA peak: 12 independent chains of 512-bit fused multiply-adds.
+template <class Scalar>
+void BM_fma_peak(benchmark::State& state) {
+  using S = ivkit::detail::Simd512<Scalar>;
+  typename S::V acc[12];
+  for (int i = 0; i < 12; ++i) acc[i] = S::set1(static_cast<Scalar>(1 + i));
+  const typename S::V m = S::set1(Scalar(0.999999)), c = S::set1(Scalar(1e-7));
+  constexpr long steps = 1 << 20;
+  for (auto _ : state) {
+    for (long k = 0; k < steps; ++k) {
+#pragma GCC unroll 12
+      for (int i = 0; i < 12; ++i) acc[i] = S::fmadd(acc[i], m, c);
+    }
+    benchmark::DoNotOptimize(acc);
+  }
+  state.counters["GFLOPS"] =
+      benchmark::Counter(2.0 * 12 * S::W * static_cast<double>(steps) * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+}
+#endif
 
 template <class Scalar>
 void BM_extract_approximate(benchmark::State& state) {
@@ -234,4 +289,12 @@ BENCHMARK_TEMPLATE(BM_train_iteration_batched, double)->Apply(train_args);
 BENCHMARK_TEMPLATE(BM_train_iteration_per_utterance, double)->Apply(single_args);
 BENCHMARK_TEMPLATE(BM_gemm_precision_shape, float)->Apply(single_args);
 BENCHMARK_TEMPLATE(BM_gemm_precision_shape, double)->Apply(single_args);
+BENCHMARK_TEMPLATE(BM_kernel_precision_shape, float)->Apply(single_args);
+BENCHMARK_TEMPLATE(BM_kernel_precision_shape, double)->Apply(single_args);
+BENCHMARK_TEMPLATE(BM_per_utterance_precision, float)->Apply(single_args);
+BENCHMARK_TEMPLATE(BM_per_utterance_precision, double)->Apply(single_args);
+#if defined(__AVX512F__)
+BENCHMARK_TEMPLATE(BM_fma_peak, float)->Unit(benchmark::kMillisecond)->MinTime(0.5);
+BENCHMARK_TEMPLATE(BM_fma_peak, double)->Unit(benchmark::kMillisecond)->MinTime(0.5);
+#endif
 BENCHMARK_MAIN();
