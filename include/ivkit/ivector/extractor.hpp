@@ -239,6 +239,7 @@ class PosteriorSolver {
     else return Eigen::internal::llt_inplace<T, Eigen::Lower>::blocked(K) == -1;
   }
 
+  /// Z = K^-T (upper triangular); used only with the AVX-512 kernels.
   template <class T>
   void inverse_transpose(const ColMatrix<T>& K, ColMatrix<T>& Z) const {
     Z.resize(R_, R_);
@@ -482,13 +483,13 @@ class IvectorExtractor {
       parallel_for_blocks(num_blocks(count, chunk), num_threads, [&](Index b) {
         const Index u0 = b * chunk, un = std::min(chunk, count - u0);
         detail::gemm(un, R, K, sigma_inv_T_.data(), R, f.data() + u0 * f.outerStride(), f.outerStride(), 1,
-                         linear.data() + u0 * R, R);
+                     linear.data() + u0 * R, R);
         // m - ubm means, as a per-component constant; also through the kernel, whose results do not
         // depend on the chunk (Eigen's may: a one-row chunk is a matrix-vector product).
         thread_local Matrix<Scalar> offset;
         offset.resize(un, R);
         detail::gemm(un, R, n.cols(), offset_linear_.data(), R, n.data() + u0 * n.outerStride(), n.outerStride(), 1,
-                         offset.data(), R);
+                     offset.data(), R);
         auto part = linear.middleRows(u0, un);
         part -= offset;
         part.rowwise() += prior_mean_.transpose();

@@ -178,7 +178,7 @@ void accumulate_ivector_stats(const IvectorExtractor<Scalar>& model, const Stats
         const Index p0 = (t % r_col_tasks) * detail::kIvectorRTileColumns, pn = std::min(detail::kIvectorRTileColumns, P - p0);
         if constexpr (detail::kHaveGemmKernel) {
           detail::gemm_add(cn, pn, count, Phi.data() + p0, P, n.data() + c0, 1, n.outerStride(),
-                                acc.R_packed.data() + c0 * P + p0, P);
+                           acc.R_packed.data() + c0 * P + p0, P);
         } else {
           part.noalias() = n.middleCols(c0, cn).transpose() * Phi.middleCols(p0, pn);
           acc.R_packed.block(c0, p0, cn, pn) += part.template cast<double>();
