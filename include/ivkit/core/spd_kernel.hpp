@@ -104,7 +104,7 @@ inline void spd_pack_rows(const T* M, Index ld, Index r0, Index n, Index l0, Ind
 /// In-place Cholesky A = K K^T of the lower triangle of A (R x R, leading dimension ld): K in the
 /// lower triangle (the strict upper triangle of each diagonal 8 x 8 block is overwritten). Left-
 /// looking: panel j takes the update from all columns before it in one pass of tiles, then its
-/// diagonal block is factorised and the rows below it solved, in double.
+/// diagonal block is factorised in double and the rows below it solved against that block.
 /// @return false if A is not (numerically) positive definite; A is then partly overwritten.
 template <class T>
 bool spd_cholesky_lower(T* A, Index R, Index ld) {
