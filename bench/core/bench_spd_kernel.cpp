@@ -1,0 +1,131 @@
+// The per-utterance solves of i-vector extraction and training (ivkit/core/spd_kernel.hpp):
+// Cholesky factorisation, triangular inverse Z = K^-T and Gram product Z Z^T of one R x R SPD
+// matrix, against Eigen 3.4's blocked LLT, triangular solve against the identity and product of
+// the same shape, in one binary. Counter GFLOPS counts R^3 / 3 flops for each of the three.
+#include <benchmark/benchmark.h>
+
+#include <Eigen/Dense>
+
+#include "ivkit/core/spd_kernel.hpp"
+#include "ivkit/core/types.hpp"
+#include "ivkit/ivector/extractor.hpp"  // detail::lower_triangular_inverse, lower_gram (the fallback)
+
+namespace {
+
+using ivkit::Index;
+
+template <class T>
+using Mat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>;
+
+/// A well-conditioned SPD matrix, as an i-vector precision: G G^T / R + I.
+template <class T>
+Mat<T> spd(Index R) {
+  const Eigen::MatrixXd G = Eigen::MatrixXd::Random(R, 2 * R);
+  return (G * G.transpose() / static_cast<double>(R) + Eigen::MatrixXd::Identity(R, R)).cast<T>();
+}
+
+/// The ivkit rows need the AVX-512 build.
+bool skip_without_kernel(benchmark::State& state) {
+  if constexpr (ivkit::detail::kHaveSpdKernel) return false;
+  state.SkipWithError("built without AVX-512: the library uses Eigen's rows");
+  return true;
+}
+
+void flops(benchmark::State& state, Index R) {
+  state.counters["GFLOPS"] = benchmark::Counter(static_cast<double>(R * R * R) / 3.0 * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+template <class T>
+void BM_cholesky_ivkit(benchmark::State& state) {
+  if (skip_without_kernel(state)) return;
+  const Index R = state.range(0);
+  const Mat<T> A = spd<T>(R);
+  Mat<T> K(R, R);
+  for (auto _ : state) {
+    K = A;  // the copy is in the Eigen row too
+    if constexpr (ivkit::detail::kHaveSpdKernel) benchmark::DoNotOptimize(ivkit::detail::spd_cholesky_lower(K.data(), R, R));
+  }
+  flops(state, R);
+}
+
+template <class T>
+void BM_cholesky_eigen(benchmark::State& state) {
+  const Index R = state.range(0);
+  const Mat<T> A = spd<T>(R);
+  Mat<T> K(R, R);
+  for (auto _ : state) {
+    K = A;
+    benchmark::DoNotOptimize(Eigen::internal::llt_inplace<T, Eigen::Lower>::blocked(K));
+  }
+  flops(state, R);
+}
+
+template <class T>
+void BM_inverse_ivkit(benchmark::State& state) {
+  if (skip_without_kernel(state)) return;
+  const Index R = state.range(0);
+  const Mat<T> K = spd<T>(R).llt().matrixL();
+  Mat<T> Z(R, R);
+  for (auto _ : state) {
+    if constexpr (ivkit::detail::kHaveSpdKernel) ivkit::detail::spd_inverse_transpose_lower(K.data(), R, R, Z.data(), R);
+    benchmark::DoNotOptimize(Z.data());
+  }
+  flops(state, R);
+}
+
+/// Eigen's inverse of a triangular factor, by column blocks so that it also does R^3 / 3 flops
+/// (the library's fallback without AVX-512, detail::lower_triangular_inverse).
+template <class T>
+void BM_inverse_eigen(benchmark::State& state) {
+  const Index R = state.range(0);
+  const Mat<T> K = spd<T>(R).llt().matrixL();
+  Mat<T> X(R, R);
+  for (auto _ : state) {
+    ivkit::detail::lower_triangular_inverse(K, X);
+    benchmark::DoNotOptimize(X.data());
+  }
+  flops(state, R);
+}
+
+template <class T>
+void BM_gram_ivkit(benchmark::State& state) {
+  if (skip_without_kernel(state)) return;
+  const Index R = state.range(0);
+  const Mat<T> Z = Mat<T>(spd<T>(R).template triangularView<Eigen::Upper>());
+  Mat<T> S(R, R);
+  for (auto _ : state) {
+    if constexpr (ivkit::detail::kHaveSpdKernel) ivkit::detail::spd_gram_upper(Z.data(), R, R, S.data(), R);
+    benchmark::DoNotOptimize(S.data());
+  }
+  flops(state, R);
+}
+
+template <class T>
+void BM_gram_eigen(benchmark::State& state) {
+  const Index R = state.range(0);
+  const Mat<T> X = Mat<T>(spd<T>(R).template triangularView<Eigen::Lower>());
+  Mat<T> S(R, R);
+  for (auto _ : state) {
+    ivkit::detail::lower_gram(X, S);
+    benchmark::DoNotOptimize(S.data());
+  }
+  flops(state, R);
+}
+
+void args(benchmark::internal::Benchmark* b) { b->ArgName("R")->Arg(200)->Arg(400)->Unit(benchmark::kMicrosecond); }
+
+}  // namespace
+
+BENCHMARK_TEMPLATE(BM_cholesky_ivkit, float)->Apply(args);
+BENCHMARK_TEMPLATE(BM_cholesky_eigen, float)->Apply(args);
+BENCHMARK_TEMPLATE(BM_inverse_ivkit, float)->Apply(args);
+BENCHMARK_TEMPLATE(BM_inverse_eigen, float)->Apply(args);
+BENCHMARK_TEMPLATE(BM_gram_ivkit, float)->Apply(args);
+BENCHMARK_TEMPLATE(BM_gram_eigen, float)->Apply(args);
+BENCHMARK_TEMPLATE(BM_cholesky_ivkit, double)->Apply(args);
+BENCHMARK_TEMPLATE(BM_cholesky_eigen, double)->Apply(args);
+BENCHMARK_TEMPLATE(BM_inverse_ivkit, double)->Apply(args);
+BENCHMARK_TEMPLATE(BM_inverse_eigen, double)->Apply(args);
+BENCHMARK_TEMPLATE(BM_gram_ivkit, double)->Apply(args);
+BENCHMARK_TEMPLATE(BM_gram_eigen, double)->Apply(args);
+BENCHMARK_MAIN();
