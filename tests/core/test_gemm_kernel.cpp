@@ -66,3 +66,21 @@ TEST_CASE("gemm_add adds the float product to a double accumulator") {
     }
   }
 }
+
+TEST_CASE("gemm_add in double adds the double product to the accumulator") {
+  if constexpr (!ivkit::detail::kHaveGemmKernel) {
+    return;
+  } else {
+    // The double model's training path; M over two tiles of rows, N with a partial panel of 24.
+    for (const auto& [M, N, K] : {std::tuple<Index, Index, Index>{1, 1, 1}, {40, 107, 300}}) {
+      const Matrix<double> A = Matrix<double>::Random(K, N);
+      const Matrix<double> B = Matrix<double>::Random(M, K);
+      const Matrix<double> start = Matrix<double>::Random(M, N + 2);
+      Matrix<double> acc = start;
+      ivkit::detail::gemm_add(M, N, K, A.data(), N, B.data(), K, 1, acc.data(), acc.cols());
+      CHECK(acc.rightCols(2) == start.rightCols(2));
+      const Matrix<long double> ref = start.leftCols(N).cast<long double>() + B.cast<long double>() * A.cast<long double>();
+      CHECK((acc.leftCols(N).cast<long double>() - ref).cwiseAbs().maxCoeff() <= 1e-14L * std::sqrt(static_cast<long double>(K)));
+    }
+  }
+}
