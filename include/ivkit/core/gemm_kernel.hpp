@@ -37,6 +37,50 @@ inline void gemm_add_vector(float* o, __m512 x, __mmask16 mask) {
   _mm512_mask_storeu_ps(o, mask, _mm512_add_ps(x, _mm512_maskz_loadu_ps(mask, o)));
 }
 
+/// One 8 x (V vectors) tile: out rows (up to 8, `rows` of them) = or += b-panel * a-panel over kc
+/// (a: [k][3 vectors], b: [k][8]). V < 3 serves the last columns of a matrix whose width is not a
+/// multiple of three vectors (R = 400 is 8 panels of 48 floats and 16 columns), so no product is
+/// spent on the padding.
+template <int V, class T, class Out>
+inline void gemm_tile(const T* a, const T* b, Index kc, Out* o, Index ldo, Index rows,
+                      const typename Simd512<T>::Mask (&mask)[3], bool store) {
+  using S = Simd512<T>;
+  constexpr Index MR = 8, W = S::W, NR = 3 * W;
+  typename S::V c[MR][V];
+#pragma GCC unroll 8
+  for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 3
+    for (int v = 0; v < V; ++v) c[r][v] = S::zero();
+  for (Index k = 0; k < kc; ++k, a += NR, b += MR) {
+    typename S::V av[V];
+#pragma GCC unroll 3
+    for (int v = 0; v < V; ++v) av[v] = S::load(a + v * W);
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; ++r) {
+      const typename S::V bb = S::set1(b[r]);
+#pragma GCC unroll 3
+      for (int v = 0; v < V; ++v) c[r][v] = S::fmadd(av[v], bb, c[r][v]);
+    }
+  }
+  // Fully unrolled with constant indices: the accumulators must stay in registers (a loop
+  // indexing c[r][v] with run-time bounds makes the compiler keep them on the stack).
+#pragma GCC unroll 8
+  for (int r = 0; r < MR; ++r) {
+    if (r >= rows) break;
+#pragma GCC unroll 3
+    for (int v = 0; v < V; ++v) {
+      if constexpr (std::is_same_v<Out, T>) {
+        if (store) {
+          S::store(o + v * W, mask[v], c[r][v]);
+          continue;
+        }
+      }
+      gemm_add_vector(o + v * W, c[r][v], mask[v]);
+    }
+    o += ldo;
+  }
+}
+
 /// out (M x N, row stride ldo) = B (M x K, b(i, k) = B[i * bs_i + k * bs_k]) * A (K x N, row stride
 /// lda) when `add` is false (out of type T), out += B * A when it is true (out of type T or double).
 /// Output rows are prefetched two tiles ahead, so reading and writing a large accumulator overlaps
@@ -89,38 +133,11 @@ inline void gemm_kernel(Index M, Index N, Index K, const T* A, Index lda, const 
             for (Index l = 0; l < lines; ++l)
               _mm_prefetch(reinterpret_cast<const char*>(out + ((ip + 2) * MR + r) * ldo + j0) + 64 * l, _MM_HINT_T1);
         }
-        typename S::V c[MR][3];
-#pragma GCC unroll 8
-        for (int r = 0; r < MR; ++r) c[r][0] = c[r][1] = c[r][2] = S::zero();
-        const T* a = apack.data();
         const T* b = bpack.data() + ip * kc * MR;
-        for (Index k = 0; k < kc; ++k, a += NR, b += MR) {
-          const typename S::V a0 = S::load(a), a1 = S::load(a + W), a2 = S::load(a + 2 * W);
-#pragma GCC unroll 8
-          for (int r = 0; r < MR; ++r) {
-            const typename S::V bb = S::set1(b[r]);
-            c[r][0] = S::fmadd(a0, bb, c[r][0]);
-            c[r][1] = S::fmadd(a1, bb, c[r][1]);
-            c[r][2] = S::fmadd(a2, bb, c[r][2]);
-          }
-        }
-        // Fully unrolled with constant indices: the accumulators must stay in registers (a loop
-        // indexing c[r][v] with run-time bounds makes the compiler keep them on the stack).
-#pragma GCC unroll 8
-        for (int r = 0; r < MR; ++r) {
-          if (r >= rows) break;
-          Out* o = out + (ip * MR + r) * ldo + j0;
-#pragma GCC unroll 3
-          for (int v = 0; v < 3; ++v) {
-            if constexpr (std::is_same_v<Out, T>) {
-              if (store) {
-                S::store(o + v * W, mask[v], c[r][v]);
-                continue;
-              }
-            }
-            gemm_add_vector(o + v * W, c[r][v], mask[v]);
-          }
-        }
+        Out* o = out + ip * MR * ldo + j0;
+        if (jn > 2 * W) gemm_tile<3>(apack.data(), b, kc, o, ldo, rows, mask, store);
+        else if (jn > W) gemm_tile<2>(apack.data(), b, kc, o, ldo, rows, mask, store);
+        else gemm_tile<1>(apack.data(), b, kc, o, ldo, rows, mask, store);
       }
     }
   }
