@@ -6,6 +6,7 @@
 #include <Eigen/Dense>
 #include <cmath>
 #include <limits>
+#include <vector>
 
 #include "ivkit/core/spd_kernel.hpp"
 #include "ivkit/core/types.hpp"
@@ -92,6 +93,33 @@ TEST_CASE("spd_cholesky_lower reports indefinite and non-finite matrices") {
       Eigen::MatrixXd K = spd(R, 4);
       K(R - 1, R / 2) = std::numeric_limits<double>::quiet_NaN();
       CHECK_FALSE(ivkit::detail::spd_cholesky_lower(K.data(), R, R));
+    }
+  }
+}
+
+TEST_CASE("spd_packed_times_add: y + P w in double from P's packed float lower triangle") {
+  if constexpr (!ivkit::detail::kHaveSpdKernel) {
+    return;
+  } else {
+    for (Index R : {1, 2, 7, 15, 16, 17, 32, 33, 150}) {
+      CAPTURE(R);
+      const Eigen::MatrixXf Pf = spd(R, 5).cast<float>();
+      // Packed column by column from the lower triangle only; the float entries are exact in double.
+      std::vector<float> packed;
+      for (Index j = 0; j < R; ++j)
+        for (Index i = j; i < R; ++i) packed.push_back(Pf(i, j));
+      const Eigen::MatrixXd P = Pf.cast<double>().selfadjointView<Eigen::Lower>();
+      const Eigen::VectorXd w = Eigen::VectorXd::Random(R), y0 = Eigen::VectorXd::Random(R);
+      // The reference in long double: the kernel's double sums are then within a few ulps.
+      Eigen::VectorXd ref(R);
+      for (Index i = 0; i < R; ++i) {
+        long double s = y0(i);
+        for (Index j = 0; j < R; ++j) s += static_cast<long double>(P(i, j)) * w(j);
+        ref(i) = static_cast<double>(s);
+      }
+      Eigen::VectorXd y = y0;
+      ivkit::detail::spd_packed_times_add(packed.data(), R, w.data(), y.data());
+      CHECK((y - ref).norm() <= 1e-14 * ref.norm());
     }
   }
 }
