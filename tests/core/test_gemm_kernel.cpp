@@ -1,6 +1,9 @@
 // The AVX-512 kernel used by the i-vector products (float and double; overwriting, and added into
 // double), against a wider product, on shapes with edges in every dimension (M not a multiple of 8,
-// N not of the panel width, K over one 4096 block) and with B read through both strides.
+// N not of the panel width, K over one 4096 block) and with B read through both strides. The last
+// column panels cover the 1-, 2- and 3-vector tiles: N = 100 ends in 4 columns (one vector in float
+// and double), 211 in 19 (two vectors in float, three in double), 400 in 16 (one vector in float,
+// two in double).
 #include <doctest/doctest.h>
 
 #include <Eigen/Dense>
@@ -17,7 +20,7 @@ namespace {
 template <class T>
 void check_ragged_shapes(double tol) {
   using Wide = long double;
-  for (const auto& [M, N, K] : {std::tuple<Index, Index, Index>{1, 1, 1}, {13, 100, 37}, {8, 48, 256}, {37, 211, 5000}}) {
+  for (const auto& [M, N, K] : {std::tuple<Index, Index, Index>{1, 1, 1}, {13, 100, 37}, {8, 48, 256}, {9, 400, 64}, {37, 211, 5000}}) {
     const Matrix<T> A = Matrix<T>::Random(K, N + 3);  // row stride N + 3
     const Matrix<T> B = Matrix<T>::Random(M, K);
     const Matrix<T> Bt = B.transpose();
