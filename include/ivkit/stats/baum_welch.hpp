@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <string>
+#include <utility>
 
 #include "ivkit/core/error.hpp"
 #include "ivkit/core/layout.hpp"
@@ -66,25 +67,26 @@ inline void scale_stats(UtteranceStats& s, const StatsOptions& o) {
 
 /// Moves statistics about the centre o to statistics about each component's mean mu_c:
 /// F_c = sum gamma (y - a_c), S_c = sum gamma (y - a_c)(y - a_c)^T with y = x - o, a_c = mu_c - o.
+/// The second-order matrix is taken over and updated in place (each entry depends only on itself
+/// and F), so a C x D(D+1)/2 full scatter is not copied.
 template <class Means>
-void recentre(const Eigen::VectorXd& occupancy, const Matrix<double>& first_o, const Matrix<double>& second_o,
+void recentre(const Eigen::VectorXd& occupancy, const Matrix<double>& first_o, Matrix<double>&& second_o,
               const Means& means, const Eigen::VectorXd& o, bool want_second, bool full, UtteranceStats& out) {
   const Index C = occupancy.size(), D = o.size();
   out.zeroth = occupancy;
   out.first.resize(C, D);
-  if (want_second) out.second.resize(C, second_o.cols());
+  if (want_second) out.second = std::move(second_o);
   for (Index c = 0; c < C; ++c) {
     const Eigen::RowVectorXd a = means.row(c).template cast<double>() - o.transpose();
     const double n = occupancy(c);
     out.first.row(c) = first_o.row(c) - n * a;
     if (!want_second) continue;
     if (!full) {
-      out.second.row(c) = second_o.row(c) - 2.0 * a.cwiseProduct(first_o.row(c)) + n * a.cwiseAbs2();
+      out.second.row(c) += -2.0 * a.cwiseProduct(first_o.row(c)) + n * a.cwiseAbs2();
     } else {
       Index k = 0;
       for (Index i = 0; i < D; ++i)
-        for (Index j = i; j < D; ++j, ++k)
-          out.second(c, k) = second_o(c, k) - a(i) * first_o(c, j) - a(j) * first_o(c, i) + n * a(i) * a(j);
+        for (Index j = i; j < D; ++j, ++k) out.second(c, k) += -a(i) * first_o(c, j) - a(j) * first_o(c, i) + n * a(i) * a(j);
     }
   }
 }
@@ -109,7 +111,7 @@ UtteranceStats compute_stats(const Model& ubm, const Eigen::MatrixBase<Derived>&
   aopts.min_post = opts.min_post;
   accumulate_em_stats<Layout>(ubm, frames, acc, aopts);
   UtteranceStats out;
-  detail::recentre(acc.occupancy, acc.first, acc.second, ubm.means(), acc.center, opts.second_order,
+  detail::recentre(acc.occupancy, acc.first, std::move(acc.second), ubm.means(), acc.center, opts.second_order,
                    acc.full_covariance, out);
   out.log_likelihood = acc.log_likelihood;
   out.num_frames = static_cast<Index>(acc.num_frames);
@@ -157,7 +159,7 @@ UtteranceStats stats_from_posteriors(const Eigen::MatrixBase<DP>& posteriors, co
     }
     const Eigen::VectorXd occupancy = p.colwise().sum().transpose();
     const Matrix<double> first_o = p.transpose() * x;
-    detail::recentre(occupancy, first_o, second_o, means, Eigen::VectorXd::Zero(D), true, true, out);
+    detail::recentre(occupancy, first_o, std::move(second_o), means, Eigen::VectorXd::Zero(D), true, true, out);
     detail::scale_stats(out, opts);
     return out;
   }
