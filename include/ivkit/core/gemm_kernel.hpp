@@ -5,7 +5,8 @@
 /// and the accumulators N^T (C x U) * Phi (U x R(R+1)/2) and F^T W.
 /// A is row-major (K x N, the long packed dimension contiguous); B is read as b(i, k) through two
 /// strides. Packed 3-vector-wide panels of A (48 columns in float, 24 in double) and 8-wide panels
-/// of B, an 8 x 3-vector tile of accumulators (24 of the 32 vector registers). Each entry is summed
+/// of B, an 8 x 3-vector tile of accumulators (24 of the 32 vector registers; 1 or 2 vectors for a
+/// last panel that narrow). Each entry is summed
 /// along K in an order that depends only on K, so results do not depend on how a caller splits the
 /// rows or columns among threads.
 #pragma once
