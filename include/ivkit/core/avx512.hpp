@@ -47,5 +47,11 @@ struct Simd512<double> {
   static Mask mask(Index n) { return n >= W ? Mask(0xFF) : n <= 0 ? Mask(0) : Mask((1u << n) - 1u); }
 };
 
+/// The 16 floats of x as two vectors of 8 doubles (lanes 0-7, 8-15).
+inline void widen_to_double(__m512 x, __m512d& lo, __m512d& hi) {
+  lo = _mm512_cvtps_pd(_mm512_castps512_ps256(x));
+  hi = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(x), 1)));
+}
+
 }  // namespace ivkit::detail
 #endif

@@ -26,8 +26,8 @@ inline constexpr bool kHaveGemmKernel = true;
 /// One vector of the tile added to out (in double: EM accumulators, no copy in the input type).
 inline void gemm_add_vector(double* o, __m512 x, __mmask16 mask) {
   const __mmask8 lo = static_cast<__mmask8>(mask & 0xFF), hi = static_cast<__mmask8>(mask >> 8);
-  const __m512d x0 = _mm512_cvtps_pd(_mm512_castps512_ps256(x));
-  const __m512d x1 = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(x), 1)));
+  __m512d x0, x1;
+  widen_to_double(x, x0, x1);
   _mm512_mask_storeu_pd(o, lo, _mm512_add_pd(x0, _mm512_maskz_loadu_pd(lo, o)));
   _mm512_mask_storeu_pd(o + 8, hi, _mm512_add_pd(x1, _mm512_maskz_loadu_pd(hi, o + 8)));
 }

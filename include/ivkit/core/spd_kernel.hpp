@@ -245,8 +245,8 @@ inline void spd_packed_times_add(const float* p, Index R, const double* w, doubl
       const __mmask16 m = Simd512<float>::mask(len - i);
       const __mmask8 m0 = static_cast<__mmask8>(m & 0xFF), m1 = static_cast<__mmask8>(m >> 8);
       const __m512 x = _mm512_maskz_loadu_ps(m, p + i);
-      const __m512d x0 = _mm512_cvtps_pd(_mm512_castps512_ps256(x));
-      const __m512d x1 = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(x), 1)));
+      __m512d x0, x1;
+      widen_to_double(x, x0, x1);
       double* yi = y + j + i;
       const double* wi = w + j + i;
       _mm512_mask_storeu_pd(yi, m0, _mm512_fmadd_pd(x0, wj, _mm512_maskz_loadu_pd(m0, yi)));
