@@ -65,17 +65,20 @@ inline void spd_tile(Index rows, Index n, Index kb, Index ke, const T* A, Index 
   }
 }
 
+/// What spd_panel_times_triangle does to a panel's columns.
+enum class PanelTriangle {
+  SolveLower,  ///< x_c <- (x_c - sum_{p<c} coef[c][p] x_p) * d[c], c ascending, with the new x_p
+  TimesUpper,  ///< x_c <- x_c * d[c] + sum_{p<c} coef[c][p] x_p, c descending, with the old x_p
+};
+
 /// The n (<= 8) columns X[:, c] (rows [0, rows), leading dimension ld) replaced in place, a vector
-/// of rows at a time with all n columns in registers:
-///   solve (scale_last false):  x_c <- (x_c - sum_{p<c} coef[c][p] x_p) * d[c], c ascending, with
-///                              the new x_p (a forward substitution by a lower triangle);
-///   product (scale_last true): x_c <- x_c * d[c] + sum_{p<c} coef[c][p] x_p, c descending, with
-///                              the old x_p (a product by an upper triangle).
+/// of rows at a time with all n columns in registers: a forward substitution by a lower triangle
+/// (the Cholesky's rows below a diagonal block) or a product by an upper one (the inverse's -Zjj).
 /// Written with intrinsics: GCC's -O2 leaves plain loops of this kind scalar, which made the whole
 /// factorisation twice as slow as with -O3.
 template <class T>
 inline void spd_panel_times_triangle(T* X, Index ld, Index rows, Index n, const T (&coef)[kSpdPanel][kSpdPanel],
-                                     const T (&d)[kSpdPanel], bool scale_last) {
+                                     const T (&d)[kSpdPanel], PanelTriangle op) {
   using S = Simd512<T>;
   for (Index i = 0; i < rows; i += S::W) {
     const typename S::Mask m = S::mask(rows - i);
@@ -83,7 +86,7 @@ inline void spd_panel_times_triangle(T* X, Index ld, Index rows, Index n, const 
 #pragma GCC unroll 8
     for (int c = 0; c < kSpdPanel; ++c)
       if (c < n) x[c] = S::load(m, X + i + c * ld);
-    if (!scale_last) {
+    if (op == PanelTriangle::SolveLower) {
 #pragma GCC unroll 8
       for (int c = 0; c < kSpdPanel; ++c) {
         if (c >= n) break;
@@ -156,7 +159,7 @@ bool spd_cholesky_lower(T* A, Index R, Index ld) {
         for (Index p = 0; p < c; ++p) coef[c][p] = static_cast<T>(L[c][p]);
         inv_diag[c] = static_cast<T>(1.0 / L[c][c]);
       }
-      spd_panel_times_triangle(A + (j0 + jn) + j0 * ld, ld, below, jn, coef, inv_diag, false);
+      spd_panel_times_triangle(A + (j0 + jn) + j0 * ld, ld, below, jn, coef, inv_diag, PanelTriangle::SolveLower);
     }
   }
   return true;
@@ -193,7 +196,7 @@ void spd_inverse_transpose_lower(const T* K, Index R, Index ldk, T* Z, Index ldz
         for (Index p = 0; p < c; ++p) coef[c][p] = static_cast<T>(-Zjj[p][c]);
         diag[c] = static_cast<T>(-Zjj[c][c]);
       }
-      spd_panel_times_triangle(Z + j0 * ldz, ldz, j0, jn, coef, diag, true);
+      spd_panel_times_triangle(Z + j0 * ldz, ldz, j0, jn, coef, diag, PanelTriangle::TimesUpper);
     }
     for (Index c = 0; c < jn; ++c)
       for (Index r = 0; r <= c; ++r) Z[(j0 + r) + (j0 + c) * ldz] = static_cast<T>(Zjj[r][c]);
