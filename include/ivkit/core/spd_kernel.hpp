@@ -21,10 +21,10 @@
 
 namespace ivkit::detail {
 
+inline constexpr Index kSpdPanel = 8;  ///< columns per panel (the tile's width)
+
 #if defined(__AVX512F__)
 inline constexpr bool kHaveSpdKernel = true;
-
-inline constexpr Index kSpdPanel = 8;  ///< columns per panel (the tile's width)
 
 /// One tile: rows [0, rows) of C (rows <= 3 W), columns [0, n) (n <= 8), summed over l in [kb, ke);
 /// Bp holds B packed as Bp[l * 8 + c] (indexed from l = 0). Overwrites C, or adds to it.
