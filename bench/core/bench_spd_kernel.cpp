@@ -2,10 +2,14 @@
 // Cholesky factorisation, triangular inverse Z = K^-T and Gram product Z Z^T of one R x R SPD
 // matrix, against Eigen 3.4's blocked LLT, triangular solve against the identity and product of
 // the same shape, in one binary. Counter GFLOPS counts R^3 / 3 flops for each of the three.
+// Also the float solver's double residual (I + P) w from the packed float P: ivkit's AVX-512 pass
+// (spd_packed_times_add) against the portable Eigen loop (packed_symmetric_times_add), 2 R^2 flops.
 #include <benchmark/benchmark.h>
 
 #include <Eigen/Dense>
+#include <vector>
 
+#include "ivkit/core/packed.hpp"
 #include "ivkit/core/spd_kernel.hpp"
 #include "ivkit/core/types.hpp"
 #include "ivkit/ivector/extractor.hpp"  // detail::lower_triangular_inverse, lower_gram (the fallback)
@@ -112,6 +116,43 @@ void BM_gram_eigen(benchmark::State& state) {
   flops(state, R);
 }
 
+/// The packed float precision and a double vector of the residual's shape.
+struct PackedCase {
+  std::vector<float> packed;
+  Eigen::VectorXd w, y;
+  explicit PackedCase(Index R) : packed(static_cast<std::size_t>(ivkit::packed_size(R))), w(Eigen::VectorXd::Random(R)), y(R) {
+    Eigen::Map<Eigen::VectorXf> p(packed.data(), ivkit::packed_size(R));
+    ivkit::pack_symmetric(spd<float>(R), p);
+  }
+};
+
+void residual_flops(benchmark::State& state, Index R) {
+  state.counters["GFLOPS"] = benchmark::Counter(2.0 * static_cast<double>(R * R) * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void BM_packed_times_ivkit(benchmark::State& state) {
+  if (skip_without_kernel(state)) return;
+  const Index R = state.range(0);
+  PackedCase c(R);
+  for (auto _ : state) {
+    c.y = c.w;
+    if constexpr (ivkit::detail::kHaveSpdKernel) ivkit::detail::spd_packed_times_add(c.packed.data(), R, c.w.data(), c.y.data());
+    benchmark::DoNotOptimize(c.y.data());
+  }
+  residual_flops(state, R);
+}
+
+void BM_packed_times_eigen(benchmark::State& state) {
+  const Index R = state.range(0);
+  PackedCase c(R);
+  for (auto _ : state) {
+    c.y = c.w;
+    ivkit::packed_symmetric_times_add(c.packed.data(), R, c.w, c.y);
+    benchmark::DoNotOptimize(c.y.data());
+  }
+  residual_flops(state, R);
+}
+
 void args(benchmark::internal::Benchmark* b) { b->ArgName("R")->Arg(200)->Arg(400)->Unit(benchmark::kMicrosecond); }
 
 }  // namespace
@@ -128,4 +169,6 @@ BENCHMARK_TEMPLATE(BM_inverse_ivkit, double)->Apply(args);
 BENCHMARK_TEMPLATE(BM_inverse_eigen, double)->Apply(args);
 BENCHMARK_TEMPLATE(BM_gram_ivkit, double)->Apply(args);
 BENCHMARK_TEMPLATE(BM_gram_eigen, double)->Apply(args);
+BENCHMARK(BM_packed_times_ivkit)->Apply(args);
+BENCHMARK(BM_packed_times_eigen)->Apply(args);
 BENCHMARK_MAIN();

@@ -8,6 +8,7 @@
 #include <limits>
 #include <vector>
 
+#include "ivkit/core/packed.hpp"
 #include "ivkit/core/spd_kernel.hpp"
 #include "ivkit/core/types.hpp"
 
@@ -97,10 +98,8 @@ TEST_CASE("spd_cholesky_lower reports indefinite and non-finite matrices") {
   }
 }
 
-TEST_CASE("spd_packed_times_add: y + P w in double from P's packed float lower triangle") {
-  if constexpr (!ivkit::detail::kHaveSpdKernel) {
-    return;
-  } else {
+TEST_CASE("spd_packed_times_add and the portable packed_symmetric_times_add: y + P w in double from packed float P") {
+  {
     for (Index R : {1, 2, 7, 15, 16, 17, 32, 33, 150}) {
       CAPTURE(R);
       const Eigen::MatrixXf Pf = spd(R, 5).cast<float>();
@@ -118,8 +117,13 @@ TEST_CASE("spd_packed_times_add: y + P w in double from P's packed float lower t
         ref(i) = static_cast<double>(s);
       }
       Eigen::VectorXd y = y0;
-      ivkit::detail::spd_packed_times_add(packed.data(), R, w.data(), y.data());
+      ivkit::packed_symmetric_times_add(packed.data(), R, w, y);
       CHECK((y - ref).norm() <= 1e-14 * ref.norm());
+      if constexpr (ivkit::detail::kHaveSpdKernel) {
+        y = y0;
+        ivkit::detail::spd_packed_times_add(packed.data(), R, w.data(), y.data());
+        CHECK((y - ref).norm() <= 1e-14 * ref.norm());
+      }
     }
   }
 }

@@ -255,17 +255,10 @@ class PosteriorSolver {
   /// (I + P) w in double from the packed float precision.
   Eigen::VectorXd times_precision(const Eigen::VectorXd& w) const {
     Eigen::VectorXd y = w;
-    if constexpr (kHaveSpdKernel && std::is_same_v<Scalar, float>) {
+    if constexpr (kHaveSpdKernel && std::is_same_v<Scalar, float>)
       spd_packed_times_add(packed_, R_, w.data(), y.data());
-      return y;
-    }
-    const Scalar* p = packed_;
-    for (Index j = 0; j < R_; p += R_ - j, ++j) {
-      const Index len = R_ - j;
-      const auto col = Eigen::Map<const Vector<Scalar>>(p, len).template cast<double>();
-      y.segment(j, len) += col * w(j);
-      if (len > 1) y(j) += col.tail(len - 1).dot(w.tail(len - 1));
-    }
+    else
+      packed_symmetric_times_add(packed_, R_, w, y);
     return y;
   }
 
