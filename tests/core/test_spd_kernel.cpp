@@ -8,6 +8,7 @@
 #include <limits>
 #include <vector>
 
+#include "ivkit/core/error.hpp"
 #include "ivkit/core/packed.hpp"
 #include "ivkit/core/spd_kernel.hpp"
 #include "ivkit/core/types.hpp"
@@ -119,6 +120,8 @@ TEST_CASE("spd_packed_times_add and the portable packed_symmetric_times_add: y +
       Eigen::VectorXd y = y0;
       ivkit::packed_symmetric_times_add(packed.data(), R, w, y);
       CHECK((y - ref).norm() <= 1e-14 * ref.norm());
+      Eigen::VectorXd short_y(R + 1);
+      CHECK_THROWS_AS(ivkit::packed_symmetric_times_add(packed.data(), R, w, short_y), ivkit::DimensionMismatch);
       if constexpr (ivkit::detail::kHaveSpdKernel) {
         y = y0;
         ivkit::detail::spd_packed_times_add(packed.data(), R, w.data(), y.data());

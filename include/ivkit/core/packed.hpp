@@ -2,6 +2,7 @@
 /// Packed symmetric matrices: the upper triangle stored row by row (vech), D (D + 1) / 2 entries.
 #pragma once
 
+#include "ivkit/core/error.hpp"
 #include "ivkit/core/types.hpp"
 
 namespace ivkit {
@@ -32,8 +33,12 @@ ColMatrix<Scalar> unpack_symmetric(const Eigen::MatrixBase<DP>& packed, Index R)
 /// i.e. the lower triangle column by column) in any scalar type: each stored column is used twice,
 /// as an axpy into y[j..] and a dot with w[j+1..] into y[j]. With AVX-512 the float i-vector solver
 /// uses detail::spd_packed_times_add (core/spd_kernel.hpp) instead, 4.3x faster.
+/// @throws DimensionMismatch when w or y does not have R entries
 template <class Scalar>
 void packed_symmetric_times_add(const Scalar* packed, Index R, const Eigen::VectorXd& w, Eigen::VectorXd& y) {
+  if (w.size() != R || y.size() != R)
+    throw DimensionMismatch(detail::message("packed_symmetric_times_add: R = ", R, " but w has ", w.size(), " entries and y ",
+                                            y.size()));
   const Scalar* p = packed;
   for (Index j = 0; j < R; p += R - j, ++j) {
     const Index len = R - j;
