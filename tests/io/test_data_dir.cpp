@@ -158,8 +158,10 @@ TEST_CASE("data folder errors name the file and the line") {
   lenient.all_utterances_have_features = false;
   CHECK(ivkit::read_kaldi_data_dir(dir, lenient).feats.size() == 2);
   d.write("feats.scp", "u1 a.ark:3\nu2 gunzip -c a.gz |\nu3 a.ark:90\n");
+  CHECK(ivkit::read_kaldi_data_dir(dir).feats[1].location == "gunzip -c a.gz |");  // a command, run when read
+  d.write("feats.scp", "u1 a.ark:3\nu2 | gzip -c\nu3 a.ark:90\n");
   CHECK_THROWS_MSG(ivkit::read_kaldi_data_dir(dir),
-                   "read_kaldi_data_dir: '" + f("feats.scp") + "' line 2: utterance 'u2': parse_kaldi_location: 'gunzip -c a.gz |' is a pipe, which ivkit does not run",
+                   "read_kaldi_data_dir: '" + f("feats.scp") + "' line 2: utterance 'u2': parse_kaldi_location: '| gzip -c' writes to a command ('| cmd'), but a file is read here: use 'cmd |'",
                    ivkit::FormatError);
   d.write("feats.scp", "u1 a.ark:3\nu2 a.ark:50\nu3 a.ark:90\n");
   CHECK(ivkit::read_kaldi_data_dir(dir).feats[2].location == "a.ark:90");

@@ -127,9 +127,13 @@ TEST_CASE("specifiers, locations and ranges parse as Kaldi's") {
                        ivkit::InvalidArgument);
   CHECK_THROWS_MSG(ivkit::parse_kaldi_rspecifier("ark,scp:x"), "parse_kaldi_rspecifier: 'ark,scp:x' names ark or scp twice", ivkit::InvalidArgument);
   CHECK_THROWS_AS(ivkit::parse_kaldi_rspecifier("feats.ark"), ivkit::InvalidArgument);
-  CHECK_THROWS_MSG(ivkit::parse_kaldi_rspecifier("ark:gunzip -c a.gz |"),
-                       "parse_kaldi_rspecifier: 'ark:gunzip -c a.gz |' reads from a pipe, which ivkit does not run; run the command and read ark:- from its output",
-                       ivkit::InvalidArgument);
+  r = ivkit::parse_kaldi_rspecifier("ark,s,cs:gunzip -c a.gz |");
+  CHECK(r.is_pipe());
+  CHECK(r.path == "gunzip -c a.gz |");
+  CHECK_THROWS_MSG(ivkit::parse_kaldi_rspecifier("ark:| gzip -c"),
+                   "parse_kaldi_rspecifier: 'ark:| gzip -c' writes to a command ('| cmd'), but an rspecifier is read: use 'cmd |'",
+                   ivkit::InvalidArgument);
+  CHECK_THROWS_MSG(ivkit::parse_kaldi_rspecifier("ark: |"), "parse_kaldi_rspecifier: 'ark: |' has an empty command before '|'", ivkit::InvalidArgument);
 
   auto w = ivkit::parse_kaldi_wspecifier("ark,scp:a.ark,a.scp");
   CHECK(w.has_archive);
@@ -145,6 +149,14 @@ TEST_CASE("specifiers, locations and ranges parse as Kaldi's") {
                        ivkit::InvalidArgument);
   CHECK_THROWS_MSG(ivkit::parse_kaldi_wspecifier("ark,scp:a.ark"),
                        "parse_kaldi_wspecifier: 'ark,scp:a.ark' needs two file names, ark,scp:<archive>,<script>", ivkit::InvalidArgument);
+  w = ivkit::parse_kaldi_wspecifier("ark:| gzip -c > a.gz");
+  CHECK(w.archive_is_pipe());
+  CHECK_THROWS_MSG(ivkit::parse_kaldi_wspecifier("ark,scp:| gzip -c > a.gz,a.scp"),
+                   "parse_kaldi_wspecifier: 'ark,scp:| gzip -c > a.gz,a.scp' sends the archive to a command, so a script file could not point into it",
+                   ivkit::InvalidArgument);
+  CHECK_THROWS_MSG(ivkit::parse_kaldi_wspecifier("ark:cat a |"),
+                   "parse_kaldi_wspecifier: 'ark:cat a |' reads from a command ('cmd |'), but a wspecifier is written: use '| cmd'",
+                   ivkit::InvalidArgument);
 
   auto loc = ivkit::parse_kaldi_location("/d/raw_mfcc.1.ark:123");
   CHECK(loc.path == "/d/raw_mfcc.1.ark");

@@ -42,10 +42,12 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <sstream>
 #include <utility>
 #include <vector>
 
 #include "ivkit/core/error.hpp"
+#include "ivkit/io/detail/command_pipe.hpp"
 #include "ivkit/io/detail/kaldi_files.hpp"
 #include "ivkit/io/kaldi_specifier.hpp"
 
@@ -642,11 +644,12 @@ class KaldiOutput {
 
 // ---- single objects in files ----------------------------------------------------------------
 
-/// Reads the one object held by an rxfilename (`path`, `path:offset` into an archive, or `-` for
-/// stdin): opens it, detects the binary marker, and returns `read(in)` — the entry point for Kaldi
-/// model files (`final.dubm`, `final.ie`, ...) and single matrices. `fn` names the caller in messages.
-/// @throws InvalidArgument for a malformed rxfilename (pipes, ranges), IoError when the file cannot
-///         be opened, and whatever `read` throws (FormatError naming file and offset)
+/// Reads the one object held by an rxfilename (`path`, `path:offset` into an archive, `-` for
+/// stdin, or `cmd |` for a command's output, as `'fgmm-global-to-gmm final.ubm - |'`): opens it,
+/// detects the binary marker, and returns `read(in)` — the entry point for Kaldi model files
+/// (`final.dubm`, `final.ie`, ...) and single matrices. `fn` names the caller in messages.
+/// @throws InvalidArgument for a malformed rxfilename (ranges), IoError when the file cannot
+///         be opened or the command fails, and whatever `read` throws (FormatError naming file and offset)
 template <class ReadFn>
 auto read_kaldi_object(const char* fn, const std::string& rxfilename, ReadFn read) -> decltype(read(std::declval<KaldiInput&>())) {
   KaldiLocation loc;
@@ -656,6 +659,13 @@ auto read_kaldi_object(const char* fn, const std::string& rxfilename, ReadFn rea
     throw InvalidArgument(detail::message(fn, ": ", e.what()));
   }
   if (!loc.range.empty()) throw InvalidArgument(detail::message(fn, ": '", rxfilename, "': ranges are for script files"));
+  if (detail::kaldi_is_input_pipe(loc.path)) {
+    std::istringstream data(detail::run_command_output(fn, detail::kaldi_pipe_command(loc.path)));
+    const auto size = static_cast<std::uint64_t>(data.str().size());
+    KaldiInput in(data, loc.path, fn, 0, size);
+    in.read_binary_marker();
+    return read(in);
+  }
   if (loc.path == "-") {
     if (loc.offset) throw InvalidArgument(detail::message(fn, ": '", rxfilename, "': stdin has no offsets"));
     std::istream& cin = std::cin;
@@ -672,8 +682,8 @@ auto read_kaldi_object(const char* fn, const std::string& rxfilename, ReadFn rea
 
 /// Writes one object to a wxfilename: a file, written atomically (temporary file, then rename, so
 /// an interrupted write leaves the old file or none), or stdout for `-`. Writes the binary marker
-/// in binary mode, then calls `write(out)`.
-/// @throws InvalidArgument for a pipe, IoError when the file cannot be written
+/// in binary mode, then calls `write(out)`; `| cmd` writes to a command's input.
+/// @throws IoError when the file cannot be written or the command fails
 template <class WriteFn>
 void write_kaldi_object(const char* fn, const std::string& wxfilename, bool binary, WriteFn write) {
   if (wxfilename.empty() || wxfilename == "-") {
@@ -684,8 +694,16 @@ void write_kaldi_object(const char* fn, const std::string& wxfilename, bool bina
     if (!std::cout) throw IoError(detail::message(fn, ": writing to stdout failed"));
     return;
   }
-  if (detail::kaldi_is_pipe(wxfilename))
-    throw InvalidArgument(detail::message(fn, ": '", wxfilename, "' is a pipe, which ivkit does not run"));
+  if (detail::kaldi_is_output_pipe(wxfilename)) {
+    detail::CommandPipe pipe(fn, detail::kaldi_pipe_command(wxfilename), detail::CommandPipe::Mode::Write);
+    KaldiOutput out(pipe.output(), binary, wxfilename, fn);
+    out.write_binary_marker();
+    write(out);
+    pipe.finish();
+    return;
+  }
+  if (detail::kaldi_is_input_pipe(wxfilename))
+    throw InvalidArgument(detail::message(fn, ": '", wxfilename, "' reads from a command ('cmd |'), but a file is written here: use '| cmd'"));
   detail::AtomicOutputFile file(fn, wxfilename);
   KaldiOutput out(file.stream(), binary, wxfilename, fn);
   out.write_binary_marker();

@@ -27,6 +27,7 @@
 #include <istream>
 #include <memory>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -42,21 +43,32 @@ namespace ivkit {
 
 namespace detail {
 
-/// At most one open data file; positions a KaldiInput at (path, offset) for each script entry.
+/// At most one open data source; positions a KaldiInput at (path, offset) for each script entry.
+/// A source `cmd |` is a command run once for the entry (its whole output read into memory, its exit
+/// status checked); a source given by adopt() is data already in memory (an archive read from a
+/// command by a random-access reader).
 class KaldiFileCursor {
  public:
   explicit KaldiFileCursor(const char* fn) : fn_(fn) {}
 
   /// The input positioned at `offset` of `path`, its messages naming `key` and `origin`.
-  /// @throws IoError when the file cannot be opened, FormatError for an offset past its end
+  /// @throws IoError when the file cannot be opened or the command fails, FormatError for an
+  ///         offset past its end
   KaldiInput& at(const std::string& path, std::uint64_t offset, const std::string& key, const std::string& origin) {
-    if (!in_ || path != path_) {
-      in_.reset();
-      file_.reset();
-      path_.clear();
-      auto f = open_kaldi_input_file(fn_, path, detail::message(" (key '", key, "', ", origin, ")"));
-      file_ = std::move(f.stream);
-      in_.emplace(*file_, path, fn_, 0, f.size);
+    const bool command = kaldi_is_input_pipe(path) && !(adopted_ && path == path_);
+    if (!in_ || path != path_ || command) {
+      close();
+      if (command) {
+        auto data = std::make_unique<std::istringstream>(
+            run_command_output(fn_, kaldi_pipe_command(path), detail::message(" (key '", key, "', ", origin, ")")));
+        const auto size = static_cast<std::uint64_t>(data->str().size());
+        file_ = std::move(data);
+        in_.emplace(*file_, path, fn_, 0, size);
+      } else {
+        auto f = open_kaldi_input_file(fn_, path, detail::message(" (key '", key, "', ", origin, ")"));
+        file_ = std::move(f.stream);
+        in_.emplace(*file_, path, fn_, 0, f.size);
+      }
       path_ = path;
     }
     in_->set_key(key);
@@ -65,17 +77,31 @@ class KaldiFileCursor {
     return *in_;
   }
 
+  /// Serves `path` from `data` (kept until close()).
+  KaldiInput& adopt(const std::string& path, std::string data) {
+    close();
+    auto stream = std::make_unique<std::istringstream>(std::move(data));
+    const auto size = static_cast<std::uint64_t>(stream->str().size());
+    file_ = std::move(stream);
+    in_.emplace(*file_, path, fn_, 0, size);
+    path_ = path;
+    adopted_ = true;
+    return *in_;
+  }
+
   void close() {
     in_.reset();
     file_.reset();
     path_.clear();
+    adopted_ = false;
   }
 
  private:
   const char* fn_;
   std::string path_;
-  std::unique_ptr<std::ifstream> file_;
+  std::unique_ptr<std::istream> file_;
   std::optional<KaldiInput> in_;
+  bool adopted_ = false;
 };
 
 /// One parsed line of a script file.
@@ -129,7 +155,15 @@ class KaldiSequentialReader {
   /// Opens `rspecifier` (`ark:...` or `scp:...`) and reads its first entry.
   /// @throws InvalidArgument for a malformed specifier, IoError / FormatError as next()
   explicit KaldiSequentialReader(const std::string& rspecifier) : spec_(parse_kaldi_rspecifier(rspecifier)), cursor_(kFn) {
-    if (spec_.kind == KaldiTableKind::Archive) {
+    if (spec_.is_pipe()) {
+      pipe_ = std::make_unique<detail::CommandPipe>(kFn, detail::kaldi_pipe_command(spec_.path), detail::CommandPipe::Mode::Read);
+      if (spec_.kind == KaldiTableKind::Archive) {
+        archive_.emplace(pipe_->input(), spec_.path, kFn);
+      } else {
+        scp_ = &pipe_->input();
+        scp_name_ = spec_.path;
+      }
+    } else if (spec_.kind == KaldiTableKind::Archive) {
       if (spec_.is_stdin()) {
         archive_.emplace(std::cin, "stdin", kFn);
       } else {
@@ -232,6 +266,12 @@ class KaldiSequentialReader {
     key_.clear();
     value_ = T();
     cursor_.close();
+    if (pipe_) {
+      // The command's output has been read to its end: it must have succeeded, or the table is
+      // incomplete. (Under `p`, the reader stopped early on purpose: no check.)
+      std::unique_ptr<detail::CommandPipe> pipe = std::move(pipe_);
+      if (skipped_ == 0 || !spec_.permissive) pipe->finish();
+    }
   }
 
   void next_in_archive() {
@@ -286,6 +326,7 @@ class KaldiSequentialReader {
   }
 
   KaldiRspecifier spec_;
+  std::unique_ptr<detail::CommandPipe> pipe_;  // `cmd |`: the command writing the archive or script
   std::unique_ptr<std::ifstream> file_;  // the archive or the script file
   std::optional<KaldiInput> archive_;
   std::istream* scp_ = nullptr;
@@ -390,9 +431,14 @@ class KaldiRandomAccessReader {
 
   void index_script() {
     std::unique_ptr<std::ifstream> file;
+    std::unique_ptr<detail::CommandPipe> pipe;
     std::istream* scp = &std::cin;
     std::string name = "stdin";
-    if (!spec_.is_stdin()) {
+    if (spec_.is_pipe()) {
+      pipe = std::make_unique<detail::CommandPipe>(kFn, detail::kaldi_pipe_command(spec_.path), detail::CommandPipe::Mode::Read);
+      scp = &pipe->input();
+      name = spec_.path;
+    } else if (!spec_.is_stdin()) {
       auto f = detail::open_kaldi_input_file(kFn, spec_.path);
       file = std::move(f.stream);
       scp = file.get();
@@ -412,11 +458,23 @@ class KaldiRandomAccessReader {
       add(std::move(entry.key), std::move(e), detail::message("'", name, "' line ", line_no));
     }
     if (scp->bad()) throw IoError(detail::message(kFn, ": error reading '", name, "'"));
+    if (pipe) pipe->finish();
   }
 
   void index_archive() {
-    auto f = detail::open_kaldi_input_file(kFn, spec_.path);
-    KaldiInput in(*f.stream, spec_.path, kFn, 0, f.size);
+    std::unique_ptr<std::ifstream> file;
+    std::optional<KaldiInput> own;
+    KaldiInput* input = nullptr;
+    if (spec_.is_pipe()) {
+      // A command's output cannot be sought in: it is read into memory once and served from there.
+      input = &cursor_.adopt(spec_.path, detail::run_command_output(kFn, detail::kaldi_pipe_command(spec_.path)));
+    } else {
+      auto f = detail::open_kaldi_input_file(kFn, spec_.path);
+      file = std::move(f.stream);
+      own.emplace(*file, spec_.path, kFn, 0, f.size);
+      input = &*own;
+    }
+    KaldiInput& in = *input;
     const std::size_t pid = path_id(spec_.path);
     for (;;) {
       in.set_key("");

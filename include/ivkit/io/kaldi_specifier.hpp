@@ -12,8 +12,9 @@
 ///    byte offset into a file (reading), and in script files an optional range suffix `[r1:r2]` or
 ///    `[r1:r2,c1:c2]` (rows and columns, inclusive; either side may be `:` for all).
 ///
-/// Pipes (`cmd |`, `| cmd`) are recognised and refused with a clear message: ivkit never runs
-/// commands; run the command yourself and read its output through `ark:-`.
+/// Pipes are Kaldi's: `ark:cmd |` and `scp:cmd |` read a command's output, `ark:| cmd` writes to
+/// its input, and a script-file entry `key cmd |` reads one object from a command (piped `wav.scp`
+/// lines too); see io/detail/command_pipe.hpp for how they run and fail.
 #pragma once
 
 #include <cctype>
@@ -44,6 +45,8 @@ struct KaldiRspecifier {
   bool background = false;     ///< `bg`: read ahead in a background thread (ignored)
   std::string text;            ///< the specifier as given
   bool is_stdin() const { return path.empty() || path == "-"; }
+  /// `ark:cmd |` or `scp:cmd |`: the table (or script) is the output of a command.
+  bool is_pipe() const { return !path.empty() && path.back() == '|'; }
 };
 
 /// A parsed wspecifier.
@@ -56,6 +59,8 @@ struct KaldiWspecifier {
   bool flush = false;       ///< `f`: flush after every object (stdout only; files are written atomically)
   bool permissive = false;  ///< `p` (accepted, no effect on writing)
   std::string text;         ///< the specifier as given
+  /// `ark:| cmd`: the archive is written to a command's input.
+  bool archive_is_pipe() const { return !archive.empty() && archive.front() == '|'; }
 };
 
 namespace detail {
@@ -76,10 +81,14 @@ inline bool kaldi_is_pipe(std::string_view f) {
   return !f.empty() && (f.front() == '|' || f.back() == '|');
 }
 
+inline bool kaldi_pipe_is_empty(std::string_view f) {
+  return f.find_first_not_of(" \t|") == std::string_view::npos;
+}
+
 }  // namespace detail
 
 /// Parses an rspecifier. @throws InvalidArgument naming the specifier for anything Kaldi would
-/// not accept, and for pipes
+/// not accept (an output pipe `| cmd` where something is read, an empty command)
 inline KaldiRspecifier parse_kaldi_rspecifier(const std::string& spec) {
   constexpr const char* fn = "parse_kaldi_rspecifier";
   KaldiRspecifier r;
@@ -112,13 +121,16 @@ inline KaldiRspecifier parse_kaldi_rspecifier(const std::string& spec) {
   }
   if (!have_kind) throw InvalidArgument(detail::message(fn, ": '", spec, "' names neither ark nor scp"));
   r.path = spec.substr(colon + 1);
-  if (detail::kaldi_is_pipe(r.path))
-    throw InvalidArgument(detail::message(fn, ": '", spec, "' reads from a pipe, which ivkit does not run; run the command and read ",
-                                          r.kind == KaldiTableKind::Archive ? "ark:-" : "scp:-", " from its output"));
+  if (!r.path.empty() && r.path.front() == '|')
+    throw InvalidArgument(detail::message(fn, ": '", spec, "' writes to a command ('| cmd'), but an rspecifier is read: use 'cmd |'"));
+  if (r.is_pipe() && detail::kaldi_pipe_is_empty(r.path))
+    throw InvalidArgument(detail::message(fn, ": '", spec, "' has an empty command before '|'"));
   return r;
 }
 
-/// Parses a wspecifier. @throws InvalidArgument for anything Kaldi would not accept, and for pipes
+/// Parses a wspecifier. @throws InvalidArgument for anything Kaldi would not accept, an input pipe
+/// `cmd |` where something is written, and a script file or an `ark,scp:` archive sent to a command
+/// (a script's offsets into a command's input would mean nothing)
 inline KaldiWspecifier parse_kaldi_wspecifier(const std::string& spec) {
   constexpr const char* fn = "parse_kaldi_wspecifier";
   KaldiWspecifier w;
@@ -158,8 +170,14 @@ inline KaldiWspecifier parse_kaldi_wspecifier(const std::string& spec) {
   } else {
     throw InvalidArgument(detail::message(fn, ": '", spec, "' names neither ark nor scp"));
   }
-  if (detail::kaldi_is_pipe(w.archive) || detail::kaldi_is_pipe(w.script))
-    throw InvalidArgument(detail::message(fn, ": '", spec, "' writes to a pipe, which ivkit does not run; write to ark:- and pipe that"));
+  if ((!w.archive.empty() && w.archive.back() == '|') || (!w.script.empty() && w.script.back() == '|'))
+    throw InvalidArgument(detail::message(fn, ": '", spec, "' reads from a command ('cmd |'), but a wspecifier is written: use '| cmd'"));
+  if (w.has_script && detail::kaldi_is_pipe(w.script))
+    throw InvalidArgument(detail::message(fn, ": '", spec, "' sends the script file to a command, which ivkit does not do: write it to a file"));
+  if (w.has_script && w.archive_is_pipe())
+    throw InvalidArgument(detail::message(fn, ": '", spec, "' sends the archive to a command, so a script file could not point into it"));
+  if (w.archive_is_pipe() && detail::kaldi_pipe_is_empty(w.archive))
+    throw InvalidArgument(detail::message(fn, ": '", spec, "' has an empty command after '|'"));
   return w;
 }
 
@@ -172,9 +190,10 @@ struct KaldiLocation {
 };
 
 /// Parses an rxfilename with optional offset and range (Kaldi's ClassifyRxfilename and
-/// ExtractRangeSpecifier): a trailing `:digits` is an offset; `name[...]` a range.
-/// @throws InvalidArgument for pipes, a malformed range, leading or trailing white space, or an
-///         ark:/scp: specifier where a file name is expected
+/// ExtractRangeSpecifier): a trailing `:digits` is an offset; `name[...]` a range; `cmd |` a
+/// command whose output holds the object (no offset; `path` is then the whole `cmd |`).
+/// @throws InvalidArgument for an output pipe `| cmd`, a malformed range, leading or trailing white
+///         space, or an ark:/scp: specifier where a file name is expected
 inline KaldiLocation parse_kaldi_location(std::string_view rx) {
   constexpr const char* fn = "parse_kaldi_location";
   KaldiLocation loc;
@@ -187,8 +206,13 @@ inline KaldiLocation parse_kaldi_location(std::string_view rx) {
     loc.range = std::string(rx.substr(open + 1, rx.size() - open - 2));
     rx = rx.substr(0, open);
   }
-  if (detail::kaldi_is_pipe(rx))
-    throw InvalidArgument(detail::message(fn, ": '", rx, "' is a pipe, which ivkit does not run"));
+  if (!rx.empty() && rx.front() == '|')
+    throw InvalidArgument(detail::message(fn, ": '", rx, "' writes to a command ('| cmd'), but a file is read here: use 'cmd |'"));
+  if (!rx.empty() && rx.back() == '|') {
+    if (detail::kaldi_pipe_is_empty(rx)) throw InvalidArgument(detail::message(fn, ": '", rx, "' has an empty command before '|'"));
+    loc.path = std::string(rx);
+    return loc;
+  }
   if (rx.size() > 4 && (rx.substr(0, 4) == "ark:" || rx.substr(0, 4) == "scp:"))
     throw InvalidArgument(detail::message(fn, ": '", rx, "' is a table specifier, not a file name"));
   std::size_t i = rx.size();

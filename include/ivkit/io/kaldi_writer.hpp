@@ -1,5 +1,6 @@
 /// @file
-/// Writing Kaldi tables: `ark:<file>`, `ark,t:<file>`, `ark:-` (stdout), and `ark,scp:<ark>,<scp>`
+/// Writing Kaldi tables: `ark:<file>`, `ark,t:<file>`, `ark:-` (stdout), `ark:| cmd` (a command's
+/// input; close() waits for the command and reports its failure), and `ark,scp:<ark>,<scp>`
 /// (an archive and a script file whose entries `key <ark>:<offset>` point at each object's binary
 /// marker or text, as Kaldi's TableWriter writes them).
 ///
@@ -51,7 +52,10 @@ class KaldiWriter {
       throw InvalidArgument(detail::message(kFn, ": '", wspecifier, "': a script file needs the archive in a file (offsets into stdout mean nothing)"));
     if (spec_.has_script && (spec_.script.empty() || spec_.script == "-") && ark_stdout)
       throw InvalidArgument(detail::message(kFn, ": '", wspecifier, "': archive and script file cannot both go to stdout"));
-    if (ark_stdout) {
+    if (spec_.archive_is_pipe()) {
+      pipe_ = std::make_unique<detail::CommandPipe>(kFn, detail::kaldi_pipe_command(spec_.archive), detail::CommandPipe::Mode::Write);
+      ark_.emplace(pipe_->output(), spec_.binary, spec_.archive, kFn);
+    } else if (ark_stdout) {
       ark_.emplace(std::cout, spec_.binary, "stdout", kFn);
     } else {
       ark_file_ = std::make_unique<detail::AtomicOutputFile>(kFn, spec_.archive);
@@ -88,7 +92,7 @@ class KaldiWriter {
 
   /// Removes the temporary files unless close() succeeded.
   ~KaldiWriter() {
-    if (open_ && !ark_file_ && !external_) std::cout.flush();
+    if (open_ && !ark_file_ && !external_ && !pipe_) std::cout.flush();
   }
 
   /// Appends `key` and `value` (an Eigen matrix or vector expression, converted to T's scalar).
@@ -111,6 +115,7 @@ class KaldiWriter {
       if (!*scp_) throw IoError(detail::message(kFn, ": writing to '", scp_name_, "' failed (disk full?)"));
     }
     ++count_;
+    if (pipe_ && !pipe_->output()) throw IoError(detail::message(kFn, ": writing to the command '", pipe_->command(), "' failed (it stopped reading its input)"));
     if (spec_.flush && !ark_file_) flush_streams();
   }
 
@@ -120,6 +125,11 @@ class KaldiWriter {
   void close() {
     if (!open_) return;
     open_ = false;
+    if (pipe_) {
+      std::unique_ptr<detail::CommandPipe> pipe = std::move(pipe_);
+      pipe->finish();
+      return;
+    }
     if (ark_file_) {
       if (scp_file_ == nullptr) {
         ark_file_->commit();
@@ -155,7 +165,8 @@ class KaldiWriter {
   }
 
   void flush_streams() {
-    std::ostream* streams[2] = {external_ ? external_ : (ark_file_ ? nullptr : &std::cout), scp_file_ ? nullptr : scp_};
+    std::ostream* streams[2] = {external_ ? external_ : (ark_file_ ? nullptr : (pipe_ ? &pipe_->output() : &std::cout)),
+                                scp_file_ ? nullptr : scp_};
     for (std::ostream* s : streams) {
       if (!s) continue;
       s->flush();
@@ -166,6 +177,7 @@ class KaldiWriter {
   KaldiWspecifier spec_;
   KaldiWriteOptions opts_;
   std::unique_ptr<detail::AtomicOutputFile> ark_file_, scp_file_;
+  std::unique_ptr<detail::CommandPipe> pipe_;  // `ark:| cmd`
   std::optional<KaldiOutput> ark_;
   std::ostream* scp_ = nullptr;
   std::ostream* external_ = nullptr;
