@@ -1,6 +1,6 @@
 // Regression against Kaldi itself: features of Kaldi's test recording written by Kaldi's own
 // compute-mfcc-feats, compute-fbank-feats, add-deltas, apply-cmvn-sliding, compute-vad and
-// select-voiced-frames (tests/features/data/kaldi/README.md has the commands). The goal is 1e-3
+// select-voiced-frames (tests/features/data/kaldi/README.md has the commands). The bound is 3e-4
 // relative (|a - b| / max(|b|, 1)); the fixtures hold 7 significant digits and Kaldi computes in
 // float, so agreement is limited to about 1e-4 whatever ivkit's precision.
 #include <doctest/doctest.h>
@@ -21,7 +21,7 @@ using ivkit_test::read_kaldi_text;
 
 namespace {
 
-constexpr double kTol = 1e-3;
+constexpr double kTol = 3e-4;  // measured at most 2.5e-4 (docs/features.md)
 
 template <class S>
 void check_mfcc(const char* wav, const char* ref, const MfccOptions& o) {
