@@ -1,8 +1,10 @@
 #include "common/cli.hpp"
 
 #include <charconv>
+#include <csignal>
 #include <cmath>
 #include <exception>
+#include <fstream>
 #include <iostream>
 #include <new>
 
@@ -41,9 +43,84 @@ void Tool::log_line(const std::string& line) const {
   std::cerr.flush();
 }
 
+void Tool::enable_kaldi_config() {
+  kaldi_config_ = true;
+  app_.add_option("--config", config_files_,
+                  "Kaldi config file(s): one --name=value per line, '#' comments (conf/mfcc.conf); the command line overrides them")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+}
+
+namespace {
+
+/// `--num_ceps=3` -> `--num-ceps=3` (Kaldi's NormalizeArgName).
+std::string normalise_kaldi_arg(std::string arg) {
+  if (arg.size() < 3 || arg.compare(0, 2, "--") != 0) return arg;
+  const auto eq = arg.find('=');
+  for (std::size_t i = 2; i < std::min(eq, arg.size()); ++i)
+    if (arg[i] == '_') arg[i] = '-';
+  return arg;
+}
+
+std::string trim(const std::string& s) {
+  const char* ws = " \t\r\n";
+  const auto b = s.find_first_not_of(ws);
+  if (b == std::string::npos) return {};
+  return s.substr(b, s.find_last_not_of(ws) + 1 - b);
+}
+
+}  // namespace
+
+std::vector<std::string> Tool::kaldi_arguments(int argc, char** argv) const {
+  std::vector<std::string> from_files, command_line;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = normalise_kaldi_arg(argv[i]);
+    std::string file;
+    if (arg.compare(0, 9, "--config=") == 0) {
+      file = arg.substr(9);
+    } else if (arg == "--config") {
+      if (i + 1 >= argc) throw CLI::ArgumentMismatch("--config needs a file name");
+      file = argv[++i];
+    } else {
+      command_line.push_back(std::move(arg));
+      continue;
+    }
+    std::ifstream in(file);
+    if (!in) throw UsageError("cannot open the config file '" + file + "'");
+    std::string line;
+    for (std::size_t no = 1; std::getline(in, line); ++no) {
+      const auto hash = line.find('#');
+      if (hash != std::string::npos) line.resize(hash);
+      line = trim(line);
+      if (line.empty()) continue;
+      if (line.compare(0, 2, "--") != 0 || line.size() < 3)
+        throw UsageError("'" + file + "' line " + std::to_string(no) + ": expected --name=value, found '" + line + "'");
+      line = normalise_kaldi_arg(line);
+      const std::string name = line.substr(0, line.find('='));
+      if (name == "--config" || app_.get_option_no_throw(name) == nullptr)
+        throw UsageError("'" + file + "' line " + std::to_string(no) + ": unknown option '" + name + "'");
+      from_files.push_back(line);
+    }
+  }
+  // CLI11 takes the arguments last first; the files' come before the command line's.
+  std::vector<std::string> all = std::move(from_files);
+  all.insert(all.end(), command_line.begin(), command_line.end());
+  return {all.rbegin(), all.rend()};
+}
+
 int Tool::run(int argc, char** argv, const std::function<void()>& body) {
+  // A command of a piped specifier (`ark:| gzip -c > x.gz`) that exits early must give an error
+  // naming it (ivkit/io/detail/command_pipe.hpp), not kill the tool silently.
+  std::signal(SIGPIPE, SIG_IGN);
   try {
-    app_.parse(argc, argv);
+    if (kaldi_config_) {
+      std::vector<std::string> args = kaldi_arguments(argc, argv);
+      app_.parse(args);
+    } else {
+      app_.parse(argc, argv);
+    }
+  } catch (const UsageError& e) {
+    std::cerr << name_ << ": usage error: " << one_line(e.what()) << " (run '" << name_ << " --help' for usage)\n";
+    return 2;
   } catch (const CLI::CallForHelp&) {
     std::cout << app_.help();
     return 0;

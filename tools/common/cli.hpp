@@ -12,6 +12,7 @@
 #include <stdexcept>
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace ivkit_tools {
 
@@ -38,6 +39,13 @@ class Tool {
   int threads() const { return threads_; }
   bool quiet() const { return quiet_; }
 
+  /// Kaldi's option conventions, for the tools that stand in for Kaldi's feature programs:
+  /// `--config FILE` (or `--config=FILE`, repeatable) reads Kaldi's config files (one `--name=value`
+  /// per line, `#` comments), whose options come before the command line's (so the command line
+  /// overrides them, as in Kaldi); an unknown option in a file is a usage error naming the file and
+  /// line; and `_` in option names reads as `-` (`--num_ceps=20`).
+  void enable_kaldi_config();
+
   /// Parses the command line and runs `body`; returns the process exit code (see the file comment).
   int run(int argc, char** argv, const std::function<void()>& body);
 
@@ -63,8 +71,13 @@ class Tool {
 
   std::string name_;
   CLI::App app_;
+  /// The arguments after Kaldi's conventions (enable_kaldi_config), in CLI11's reversed order.
+  std::vector<std::string> kaldi_arguments(int argc, char** argv) const;
+
   int threads_ = 0;
   bool quiet_ = false;
+  bool kaldi_config_ = false;
+  std::vector<std::string> config_files_;
 };
 
 /// The checkpoint options of the training tools (common/checkpoint.hpp): --resume, --stop-after and
