@@ -476,6 +476,27 @@ TEST_CASE("DiagGmm: invalid contents are FormatErrors naming the file and the fi
   const auto renorm = ivkit::read_kaldi_diag_gmm<double>(p);
   CHECK(renorm.weights().sum() == doctest::Approx(1.0).epsilon(1e-15));
   CHECK(renorm.weights()(0) == doctest::Approx(0.3333333 / 1.000003).epsilon(1e-15));
+  // Weights summing to 1.0155, as gmm-global-init-from-feats writes on little data (it raises small
+  // weights to --min-gaussian-weight without lowering the others): Kaldi uses them, ivkit divides
+  // them by their sum and says so in the report; with renormalise_weights off they are refused.
+  spit(p, "<DiagGMM> <WEIGHTS> [ 0.5 0.4 0.1155 ] <MEANS_INVVARS> [ 1 \n 2 \n 3 ] <INV_VARS> [ 1 \n 1 \n 1 ] </DiagGMM> ");
+  ivkit::KaldiGmmReadReport report;
+  const auto raised = ivkit::read_kaldi_diag_gmm<double>(p, {}, &report);
+  CHECK(report.renormalised);
+  CHECK(report.weight_sum == doctest::Approx(1.0155).epsilon(1e-12));
+  CHECK(raised.weights()(2) == doctest::Approx(0.1155 / 1.0155).epsilon(1e-14));
+  // The posteriors are those of the weights as stored (all components scaled alike).
+  const Matrix<double> x = (Matrix<double>(2, 1) << 1.5, 2.2).finished();
+  const Matrix<double> post = raised.posteriors(x);
+  for (Index t = 0; t < 2; ++t) {
+    const double w[3] = {0.5, 0.4, 0.1155};
+    double den = 0, num[3];
+    for (int c = 0; c < 3; ++c) den += num[c] = w[c] * std::exp(-0.5 * (x(t, 0) - (c + 1)) * (x(t, 0) - (c + 1)));
+    for (int c = 0; c < 3; ++c) CHECK(post(t, c) == doctest::Approx(num[c] / den).epsilon(1e-12));
+  }
+  ivkit::KaldiGmmReadOptions strict;
+  strict.renormalise_weights = false;
+  CHECK_THROWS_AS(ivkit::read_kaldi_diag_gmm<double>(p, strict), ivkit::FormatError);
 }
 
 // ============================================================================================
@@ -694,9 +715,14 @@ TEST_CASE("IvectorExtractor: Kaldi's weight projection w_, other conventions, an
   CHECK(wdata.ivector_dependent_weights());
   CHECK(wdata.weight_projection == data.weight_projection);
   CHECK(wdata.weights.size() == 0);
-  // ivkit extracts with the mean and prior terms only: the same i-vectors as without w_.
+  // Refused by default (its i-vectors would differ from Kaldi's); on request ivkit extracts with the
+  // mean and prior terms only: the same i-vectors as without w_.
+  CHECK_THROWS_AS(wdata.to_extractor(ex.ubm_means()), ivkit::InvalidArgument);
+  CHECK_THROWS_AS(ivkit::read_kaldi_ivector_extractor<double>(dir / "w.ie", ex.ubm_means()), ivkit::InvalidArgument);
+  ivkit::KaldiExtractorReadOptions ignore;
+  ignore.ignore_ivector_dependent_weights = true;
   const RandomStats st = random_stats(3, 2, 2, 8);
-  const auto with_w = wdata.to_extractor(ex.ubm_means());
+  const auto with_w = wdata.to_extractor(ex.ubm_means(), ignore);
   CHECK(max_rel(with_w.extract_matrices(st.N, st.F).means, ex.extract_matrices(st.N, st.F).means) < 1e-10);
 
   // A zero-mean model cannot be written as it is; to_kaldi_offset adds Kaldi's offset dimension.

@@ -18,10 +18,14 @@
 /// Reading: Sigma_c = inverse of the stored inverse, mu_c = Sigma_c (stored product), in double;
 /// then ivkit's model is built (and recomputes its own constants). Kaldi recomputes the gconsts
 /// and ignores the stored ones; ivkit also compares them with the recomputed ones (see
-/// KaldiGmmReadOptions) to catch files whose parts disagree. Weights that miss summing to one by
-/// more than ivkit's tolerance but by at most 1e-4 (Kaldi does not require the sum to be one; a
-/// text file has 7 significant digits) are divided by their sum. Zero weights, which Kaldi allows
-/// (gconst -inf), are rejected: ivkit's GMMs need positive weights.
+/// KaldiGmmReadOptions) to catch files whose parts disagree. Kaldi does not require the weights to
+/// sum to one, and its programs write models whose weights do not: a text file has 7 significant
+/// digits, and gmm-global-init-from-feats or gmm-global-est with --min-gaussian-weight raise small
+/// weights without lowering the others (sums of 1.0155 are seen on little data). Such weights are
+/// divided by their sum (KaldiGmmReadOptions::renormalise_weights; KaldiGmmReadReport says it
+/// happened): the posteriors and Gaussian selections are Kaldi's, the log-likelihoods shift by
+/// -log(sum) per frame. Zero weights, which Kaldi allows (gconst -inf), are rejected: ivkit's GMMs
+/// need positive weights.
 ///
 /// Writing: the values of the model's scalar type (`FV`/`FM`/`FP` for float, as Kaldi writes its
 /// BaseFloat models; `DV`/`DM`/`DP` for double, which Kaldi's readers convert), atomically.
@@ -56,18 +60,32 @@ struct KaldiGmmReadOptions {
   /// Kaldi's float arithmetic and 7-digit text output with room to spare; a corrupt or hand-edited
   /// file is off by orders of magnitude more.
   double gconst_tolerance = 1e-3;
+  /// Divide weights that do not sum to one by their sum (see the file comment); when false, a sum
+  /// that misses one by more than 1e-4 is a FormatError.
+  bool renormalise_weights = true;
+};
+
+/// What a GMM reader found (optional output of the readers).
+struct KaldiGmmReadReport {
+  double weight_sum = 1.0;     ///< the sum of the weights as stored
+  bool renormalised = false;   ///< the weights were divided by their sum
 };
 
 namespace detail {
 
 /// Weights as ivkit's GMMs need them: divided by their sum when it misses one by more than the
-/// model's tolerance but by at most 1e-4 (Kaldi float weights written as text); otherwise unchanged
-/// (the model's constructor judges them).
+/// model's tolerance (by at most 1e-4 unless `opts.renormalise_weights`); otherwise unchanged (the
+/// model's constructor judges them).
 template <class S>
-Vector<double> kaldi_gmm_weights(const Vector<double>& w) {
+Vector<double> kaldi_gmm_weights(const Vector<double>& w, const KaldiGmmReadOptions& opts, KaldiGmmReadReport* report) {
   const double sum = w.sum();
   const double miss = std::abs(sum - 1.0);
-  if (std::isfinite(sum) && miss > weight_sum_tolerance<S>() && miss <= 1e-4 && (w.array() > 0).all()) return w / sum;
+  if (report) report->weight_sum = sum;
+  if (std::isfinite(sum) && miss > weight_sum_tolerance<S>() && (miss <= 1e-4 || opts.renormalise_weights) && (w.array() > 0).all() &&
+      w.allFinite()) {
+    if (report) report->renormalised = true;
+    return w / sum;
+  }
   return w;
 }
 
@@ -95,7 +113,7 @@ inline std::optional<Vector<double>> kaldi_read_gconsts(KaldiInput& in, std::uin
 ///         tokens, sizes that disagree, inverse variances that are not positive and finite, invalid
 ///         weights, gconsts that disagree with the parameters (see KaldiGmmReadOptions), truncation
 template <class S>
-DiagGmm<S> read_kaldi_diag_gmm(KaldiInput& in, const KaldiGmmReadOptions& opts = {}) {
+DiagGmm<S> read_kaldi_diag_gmm(KaldiInput& in, const KaldiGmmReadOptions& opts = {}, KaldiGmmReadReport* report = nullptr) {
   IVKIT_CHECK_SCALAR(S);
   detail::kaldi_expect_model_start(in, {"<DiagGMM>", "<DiagGMMBegin>"}, "a diagonal-covariance GMM");
   std::uint64_t gconsts_at = 0;
@@ -128,7 +146,7 @@ DiagGmm<S> read_kaldi_diag_gmm(KaldiInput& in, const KaldiGmmReadOptions& opts =
   const Matrix<double> variances = iv.cwiseInverse();
   const Matrix<double> means = miv.cwiseProduct(variances);
   DiagGmm<S> gmm = detail::kaldi_build_model(in, weights_at, "diagonal-covariance GMM", [&] {
-    return DiagGmm<S>(detail::kaldi_gmm_weights<S>(weights).template cast<S>(), means.template cast<S>(), variances.template cast<S>());
+    return DiagGmm<S>(detail::kaldi_gmm_weights<S>(weights, opts, report).template cast<S>(), means.template cast<S>(), variances.template cast<S>());
   });
 
   if (gconsts && opts.check_gconsts) {
@@ -151,8 +169,8 @@ DiagGmm<S> read_kaldi_diag_gmm(KaldiInput& in, const KaldiGmmReadOptions& opts =
 /// Reads a Kaldi DiagGmm file (`final.dubm`): `path`, `path:offset`, or `-` for stdin; binary or text.
 /// @throws IoError (cannot open), FormatError (see above; the message names the file and offset)
 template <class S>
-DiagGmm<S> read_kaldi_diag_gmm(const std::string& rxfilename, const KaldiGmmReadOptions& opts = {}) {
-  return read_kaldi_object("read_kaldi_diag_gmm", rxfilename, [&](KaldiInput& in) { return read_kaldi_diag_gmm<S>(in, opts); });
+DiagGmm<S> read_kaldi_diag_gmm(const std::string& rxfilename, const KaldiGmmReadOptions& opts = {}, KaldiGmmReadReport* report = nullptr) {
+  return read_kaldi_object("read_kaldi_diag_gmm", rxfilename, [&](KaldiInput& in) { return read_kaldi_diag_gmm<S>(in, opts, report); });
 }
 
 /// Writes `gmm` as a Kaldi DiagGmm in the mode of `out` (after the binary marker).
@@ -189,7 +207,7 @@ void write_kaldi_diag_gmm(const std::string& wxfilename, const DiagGmm<S>& gmm, 
 /// @throws FormatError naming the source and offset (as read_kaldi_diag_gmm; also an inverse
 ///         covariance that is not positive definite)
 template <class S>
-FullGmm<S> read_kaldi_full_gmm(KaldiInput& in, const KaldiGmmReadOptions& opts = {}) {
+FullGmm<S> read_kaldi_full_gmm(KaldiInput& in, const KaldiGmmReadOptions& opts = {}, KaldiGmmReadReport* report = nullptr) {
   IVKIT_CHECK_SCALAR(S);
   detail::kaldi_expect_model_start(in, {"<FullGMM>", "<FullGMMBegin>"}, "a full-covariance GMM");
   std::uint64_t gconsts_at = 0;
@@ -238,7 +256,7 @@ FullGmm<S> read_kaldi_full_gmm(KaldiInput& in, const KaldiGmmReadOptions& opts =
   detail::kaldi_expect_one_of(in, {"</FullGMM>", "<FullGMMEnd>"});
 
   FullGmm<S> gmm = detail::kaldi_build_model(in, weights_at, "full-covariance GMM", [&] {
-    return FullGmm<S>(detail::kaldi_gmm_weights<S>(weights).template cast<S>(), means.template cast<S>(), std::move(covariances));
+    return FullGmm<S>(detail::kaldi_gmm_weights<S>(weights, opts, report).template cast<S>(), means.template cast<S>(), std::move(covariances));
   });
   if (gconsts && opts.check_gconsts)
     for (Index c = 0; c < C; ++c) detail::kaldi_check_gconst(in, gconsts_at, c, (*gconsts)(c), recomputed(c), scales(c), opts.gconst_tolerance);
@@ -248,8 +266,8 @@ FullGmm<S> read_kaldi_full_gmm(KaldiInput& in, const KaldiGmmReadOptions& opts =
 /// Reads a Kaldi FullGmm file (`final.ubm`): `path`, `path:offset`, or `-`; binary or text.
 /// @throws IoError, FormatError (the message names the file and offset)
 template <class S>
-FullGmm<S> read_kaldi_full_gmm(const std::string& rxfilename, const KaldiGmmReadOptions& opts = {}) {
-  return read_kaldi_object("read_kaldi_full_gmm", rxfilename, [&](KaldiInput& in) { return read_kaldi_full_gmm<S>(in, opts); });
+FullGmm<S> read_kaldi_full_gmm(const std::string& rxfilename, const KaldiGmmReadOptions& opts = {}, KaldiGmmReadReport* report = nullptr) {
+  return read_kaldi_object("read_kaldi_full_gmm", rxfilename, [&](KaldiInput& in) { return read_kaldi_full_gmm<S>(in, opts, report); });
 }
 
 /// Writes `gmm` as a Kaldi FullGmm in the mode of `out`: gconsts, weights, P_c mu_c and the packed

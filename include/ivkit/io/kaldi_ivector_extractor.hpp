@@ -30,8 +30,8 @@
 /// The weight projection w_ (Kaldi's `--use-weights=true`, i-vector-dependent mixture weights,
 /// rarely used): read and kept in KaldiIvectorExtractorData, but ivkit's extractor does not model
 /// it: it extracts with the mean and prior terms only (Kaldi's starting point before its
-/// weight-term iterations), so its i-vectors differ from Kaldi's for such a model. Check
-/// KaldiIvectorExtractorData::ivector_dependent_weights() to refuse them. w_vec_ (the UBM weights
+/// weight-term iterations), so its i-vectors differ from Kaldi's for such a model: to_extractor()
+/// refuses it unless KaldiExtractorReadOptions::ignore_ivector_dependent_weights. w_vec_ (the UBM weights
 /// copied at initialisation; Kaldi uses them only in its objective and prior update) becomes the
 /// weights of ivkit's approximate extraction (Glembek et al.).
 ///
@@ -67,6 +67,10 @@ enum class KaldiExtractorCovariance {
 
 struct KaldiExtractorReadOptions {
   KaldiExtractorCovariance covariance = KaldiExtractorCovariance::Auto;
+  /// A model trained with `--use-weights=true` (w_ is C x R) is refused, since ivkit's extractor has
+  /// no weight term and its i-vectors would differ from Kaldi's. Set this to extract with the mean
+  /// and prior terms only (Kaldi's starting point before its weight-term iterations).
+  bool ignore_ivector_dependent_weights = false;
 };
 
 /// The contents of a Kaldi `final.ie`, as stored (converted to S).
@@ -116,6 +120,11 @@ struct KaldiIvectorExtractorData {
     if (ubm_means.rows() != C || ubm_means.cols() != D)
       throw DimensionMismatch(detail::message(fn, ": the UBM means are ", ubm_means.rows(), " x ", ubm_means.cols(),
                                               " but the extractor has C = ", C, ", D = ", D));
+    if (ivector_dependent_weights() && !opts.ignore_ivector_dependent_weights)
+      throw InvalidArgument(detail::message(fn, ": the extractor has i-vector-dependent weights (Kaldi's --use-weights=true, w_ is ",
+                                            weight_projection.rows(), " x ", weight_projection.cols(),
+                                            "), which ivkit does not model: its i-vectors would differ from Kaldi's. Train it with "
+                                            "--use-weights=false (Kaldi's default), or set ignore_ivector_dependent_weights"));
     Vector<S> prior = Vector<S>::Zero(R);
     prior(0) = static_cast<S>(prior_offset);
     Matrix<S> m = Matrix<S>::Zero(C, D);
@@ -254,7 +263,11 @@ IvectorExtractor<S> read_kaldi_ivector_extractor(const std::string& rxfilename, 
   if (ubm_means.rows() != x.num_components() || ubm_means.cols() != x.dim())
     throw DimensionMismatch(detail::message("read_kaldi_ivector_extractor: '", rxfilename, "' has C = ", x.num_components(), ", D = ", x.dim(),
                                             " but the UBM has C = ", ubm_means.rows(), ", D = ", ubm_means.cols()));
-  return std::move(x).to_extractor(ubm_means, opts);
+  try {
+    return std::move(x).to_extractor(ubm_means, opts);
+  } catch (const InvalidArgument& e) {
+    throw InvalidArgument(detail::message("read_kaldi_ivector_extractor: '", rxfilename, "': ", e.what()));
+  }
 }
 
 /// Reads a Kaldi `final.ie` for statistics computed with `ubm` (Kaldi's final.ubm).
