@@ -68,6 +68,7 @@
 #include "ivkit/features/vad.hpp"
 #include "ivkit/features/pipeline.hpp"
 #include "ivkit/io/kaldi_gmm.hpp"
+#include "ivkit/io/kaldi_gselect.hpp"
 #include "ivkit/io/kaldi_ivector_extractor.hpp"
 #include "ivkit/io/kaldi_plda.hpp"
 #include "ivkit/io/kaldi_transform.hpp"
