@@ -35,7 +35,10 @@ int main(int argc, char** argv) {
   app.add_option("ivectors-wspecifier", wspec, "output table of i-vectors, e.g. ark,scp:ivector.ark,ivector.scp")->required();
   app.add_option("--uncertainty-wspecifier", uncertainty, "also write the posterior variances (diagonal of the covariance), e.g. ark:var.ark");
   app.add_option("--gselect", gselect, "Gaussian selection table (rspecifier) for the posteriors");
-  app.add_option("--num-gselect", post.num_gselect, "without --gselect: posteriors of the n best components per frame")->check(CLI::PositiveNumber);
+  app.add_option("--num-gselect", post.num_gselect, "without --gselect: Gaussians selected per frame (Kaldi's gmm-gselect --n)")->check(CLI::PositiveNumber);
+  app.add_flag("--select-with-full", post.select_with_full,
+               "without --gselect and with a full-covariance UBM: select the --num-gselect best components of the full model (default: of "
+               "its diagonal, as Kaldi's sid scripts do with gmm-gselect on fgmm-global-to-gmm, then full-covariance posteriors)");
   app.add_option("--min-post", post.min_post, "prune posteriors below this and renormalise")->check(CLI::Range(0.0, 0.999999));
   app.add_option("--posterior-scale", post.posterior_scale, "scale the posteriors (Kaldi's scale-post)")->check(CLI::PositiveNumber);
   app.add_option("--max-count", post.max_count, "cap the total count of an utterance (0 = no cap; Kaldi's --max-count)")
@@ -43,10 +46,14 @@ int main(int argc, char** argv) {
   app.add_option("--method", method, "exact posterior, or approximate (Glembek et al. 2011: shared eigendecomposition, faster)")
       ->check(CLI::IsMember({"exact", "approximate"}));
   app.add_flag("--keep-prior-mean", keep_prior, "write the posterior means as they are, without subtracting the prior mean");
+  FeatureProcessing processing;
+  processing.add_options(app);
   tool.add_threads_option();
 
   return tool.run(argc, argv, [&] {
     if (!gselect.empty() && app.count("--num-gselect")) throw UsageError("--num-gselect applies only without --gselect");
+    processing.finish_options(app);
+    if (processing.active()) tool.info("features on the fly: ", processing.describe());
     const Ubm ubm = read_ubm(ubm_path);
     const Extractor ex = read_extractor(extractor_path, ubm);
     const Index C = ubm.num_components(), D = ubm.dim(), R = ex.ivector_dim();
@@ -83,7 +90,7 @@ int main(int argc, char** argv) {
       }
       count += static_cast<double>(n);
       progress.add(static_cast<double>(n));
-    });
+    }, &processing);
     if (count == 0) throw ivkit::FormatError(ivkit::detail::message("'", feats, "' holds no utterances"));
     out.close();
     if (var_out) var_out->close();

@@ -33,9 +33,13 @@ int main(int argc, char** argv) {
   app.add_option("gselect-wspecifier", wspec, "output table, e.g. ark:gselect.ark")->required();
   app.add_option("--n", n, "Gaussians selected per frame")->check(CLI::PositiveNumber);
   app.add_flag("--use-full", use_full, "select with the full-covariance model itself (slower; Kaldi's recipes use the diagonal one)");
+  FeatureProcessing processing;
+  processing.add_options(app);
   tool.add_threads_option();
 
   return tool.run(argc, argv, [&] {
+    processing.finish_options(app);
+    if (processing.active()) tool.info("features on the fly: ", processing.describe());
     const Ubm ubm = read_ubm(ubm_path);
     if (use_full && !ubm.is_full()) throw UsageError("--use-full needs a full-covariance UBM; '" + ubm_path + "' is diagonal");
     const Ubm selector = ubm.is_full() && !use_full ? Ubm(ubm.to_diag()) : ubm;
@@ -58,7 +62,7 @@ int main(int argc, char** argv) {
         loglik += sel[i].frame_log_likelihoods.sum();
       }
       progress.add(static_cast<double>(batch.size()));
-    });
+    }, &processing);
     out.close();
     progress.finish(ivkit::detail::message(frames, " frames; average log-likelihood over the selected Gaussians ",
                                            frames > 0 ? loglik / frames : 0.0, " per frame"));

@@ -64,7 +64,10 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   app.add_option("--num-iters", o.num_iters, "EM iterations")->check(CLI::NonNegativeNumber);
   app.add_option("--gselect", o.gselect, "Gaussian selection table (rspecifier) for the posteriors, e.g. ark:gselect.ark");
-  app.add_option("--num-gselect", o.post.num_gselect, "without --gselect: posteriors of the n best components per frame")->check(CLI::PositiveNumber);
+  app.add_option("--num-gselect", o.post.num_gselect, "without --gselect: Gaussians selected per frame (Kaldi's gmm-gselect --n)")->check(CLI::PositiveNumber);
+  app.add_flag("--select-with-full", o.post.select_with_full,
+               "without --gselect and with a full-covariance UBM: select the --num-gselect best components of the full model (default: of "
+               "its diagonal, as Kaldi's sid scripts do with gmm-gselect on fgmm-global-to-gmm, then full-covariance posteriors)");
   app.add_option("--min-post", o.post.min_post, "prune posteriors below this and renormalise")->check(CLI::Range(0.0, 0.999999));
   app.add_option("--posterior-scale", o.post.posterior_scale, "scale the posteriors (Kaldi's scale-post; e.g. 0.1 for correlated frames)")
       ->check(CLI::PositiveNumber);
@@ -85,9 +88,13 @@ int main(int argc, char** argv) {
   app.add_flag("--kaldi-format", o.kaldi_format, "write Kaldi's final.ie format (needs --prior-convention kaldi)");
   app.add_option("--binary", o.binary, "with --kaldi-format: binary (true) or text (false)");
   add_checkpoint_options(app, o.resume, o.stop_after, o.keep_checkpoint);
+  FeatureProcessing processing;
+  processing.add_options(app);
   tool.add_threads_option();
 
   return tool.run(argc, argv, [&] {
+    processing.finish_options(app);
+    if (processing.active()) tool.info("features on the fly: ", processing.describe());
     if (!app.get_option("--binary")->empty() && !o.kaldi_format) throw UsageError("--binary applies to --kaldi-format output only");
     const bool kaldi = o.convention == "kaldi";
     if (o.kaldi_format && !kaldi) throw UsageError("--kaldi-format needs --prior-convention kaldi (Kaldi's format has no separate mean)");
@@ -108,6 +115,8 @@ int main(int argc, char** argv) {
                       {"ivector-dim", std::to_string(R)},
                       {"num-iters", std::to_string(o.num_iters)},
                       {"num-gselect", std::to_string(o.post.num_gselect)},
+                      {"features", processing.describe()},
+                      {"select-with-full", o.post.select_with_full ? "1" : "0"},
                       {"min-post", format_real(o.post.min_post)},
                       {"posterior-scale", format_real(o.post.posterior_scale)},
                       {"max-count", format_real(o.post.max_count)},
@@ -165,7 +174,7 @@ int main(int argc, char** argv) {
             stored.push_back(std::move(set));
           }
         }
-      });
+      }, &processing);
       if (first) {
         if (num_utts == 0) throw ivkit::FormatError(ivkit::detail::message("'", o.feats, "' holds no utterances"));
         counted = true;

@@ -92,9 +92,13 @@ int main(int argc, char** argv) {
   app.add_flag("--kaldi-format", o.kaldi_format, "write the model in Kaldi's format (final.dubm / final.ubm) instead of ivkit's");
   app.add_option("--binary", o.binary, "with --kaldi-format: binary (true) or text (false)");
   add_checkpoint_options(app, o.resume, o.stop_after, o.keep_checkpoint);
+  FeatureProcessing processing;
+  processing.add_options(app);
   tool.add_threads_option();
 
   return tool.run(argc, argv, [&] {
+    processing.finish_options(app);
+    if (processing.active()) tool.info("features on the fly: ", processing.describe());
     if (!app.get_option("--binary")->empty() && !o.kaldi_format) throw UsageError("--binary applies to --kaldi-format output only");
     const OutputFormat out_format{o.kaldi_format, o.binary};
     const ivkit::LowOccupancy low = parse_low_occupancy(o.low_occupancy);
@@ -124,6 +128,7 @@ int main(int argc, char** argv) {
     const int total = diag_steps + full_steps;
 
     Fingerprint fp = {{"feats", o.feats},
+                      {"features", processing.describe()},
                       {"num-gauss", std::to_string(target)},
                       {"num-iters", std::to_string(o.num_iters)},
                       {"init", o.from.empty() ? o.init : "from:" + o.from},
@@ -144,7 +149,7 @@ int main(int argc, char** argv) {
                       {"seed", std::to_string(o.seed)}};
     Checkpointer checkpoint(tool.name(), o.output, fp);
 
-    FrameChunks data(o.feats, o.subsample, kChunkFrames, static_cast<std::size_t>(o.cache_mb * 1048576.0));
+    FrameChunks data(o.feats, o.subsample, kChunkFrames, static_cast<std::size_t>(o.cache_mb * 1048576.0), &processing);
     Ubm model;
     int k = 0;  // iterations done
     if (o.resume) {

@@ -8,10 +8,16 @@
 #include <optional>
 #include <thread>
 
+#include <CLI/CLI.hpp>
+
 #include <ivkit/core/error.hpp>
+#include <ivkit/features/cmvn.hpp>
+#include <ivkit/features/deltas.hpp>
+#include <ivkit/features/vad.hpp>
 #include <ivkit/io/kaldi_reader.hpp>
 #include <ivkit/io/kaldi_specifier.hpp>
 
+#include "common/cli.hpp"
 #include "common/progress.hpp"
 
 namespace ivkit_tools {
@@ -97,9 +103,85 @@ void check_dim(Index& dim, const Matrix<float>& m, const std::string& key, const
 
 }  // namespace
 
+// ---- FeatureProcessing -------------------------------------------------------------------------
+
+struct FeatureProcessing::Vad {
+  explicit Vad(const std::string& rspecifier) : table(rspecifier) {}
+  ivkit::KaldiRandomAccessReader<ivkit::Vector<float>> table;
+};
+
+FeatureProcessing::FeatureProcessing() = default;
+FeatureProcessing::~FeatureProcessing() = default;
+
+void FeatureProcessing::add_options(CLI::App& app) {
+  app.add_option("--delta-order", delta_order, "on the fly: append deltas up to this order (add-deltas; 0 = none)")->check(CLI::Range(0, 4));
+  app.add_option("--delta-window", delta_window, "on the fly: add-deltas --delta-window")->check(CLI::Range(1, 100));
+  app.add_option("--cmn-window", cmn_window, "on the fly: sliding mean normalisation over this many frames (apply-cmvn-sliding; 0 = none)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--cmn-center", cmn_center, "apply-cmvn-sliding --center (a window centred on the frame; sid's scripts pass true)");
+  app.add_option("--cmn-norm-vars", cmn_norm_vars, "apply-cmvn-sliding --norm-vars");
+  app.add_option("--vad-rspecifier", vad_rspecifier, "on the fly: keep the voiced frames of this VAD table (select-voiced-frames; ivkit-compute-vad)");
+  app.add_flag("--sid-pipeline", sid,
+               "the feature pipeline of Kaldi's sid scripts on the fly: --delta-order 2 --delta-window 3 --cmn-window 300 --cmn-center true, "
+               "and --vad-rspecifier (required), from raw MFCCs (explicit options override)");
+}
+
+void FeatureProcessing::finish_options(const CLI::App& app) {
+  if (sid) {
+    if (app.count("--delta-order") == 0) delta_order = 2;
+    if (app.count("--delta-window") == 0) delta_window = 3;
+    if (app.count("--cmn-window") == 0) cmn_window = 300;
+    if (vad_rspecifier.empty()) throw UsageError("--sid-pipeline needs --vad-rspecifier (the VAD of the raw features, e.g. scp:data/train/vad.scp)");
+  }
+  if (delta_order == 0 && app.count("--delta-window")) throw UsageError("--delta-window applies with --delta-order > 0");
+  if (cmn_window == 0 && (app.count("--cmn-center") || app.count("--cmn-norm-vars")))
+    throw UsageError("--cmn-center and --cmn-norm-vars apply with --cmn-window > 0");
+  if (!vad_rspecifier.empty()) vad_ = std::make_unique<Vad>(vad_rspecifier);
+}
+
+std::string FeatureProcessing::describe() const {
+  std::string s;
+  auto add = [&](const std::string& part) { s += (s.empty() ? "" : ", ") + part; };
+  if (delta_order > 0) add(message("deltas (order ", delta_order, ", window ", delta_window, ")"));
+  if (cmn_window > 0) add(message("sliding CMN (", cmn_window, " frames", cmn_center ? ", centred" : "", cmn_norm_vars ? ", variances" : "", ")"));
+  if (!vad_rspecifier.empty()) add("voiced frames of '" + vad_rspecifier + "'");
+  return s;
+}
+
+Matrix<float> FeatureProcessing::apply(const std::string& key, Matrix<float> frames, const std::string& rspecifier) {
+  if (!active() || frames.rows() == 0) return frames;
+  try {
+    if (delta_order > 0) frames = ivkit::add_deltas(frames, ivkit::DeltaOptions{delta_order, delta_window});
+    if (cmn_window > 0) {
+      ivkit::SlidingCmvnOptions o;
+      o.cmn_window = cmn_window;
+      o.center = cmn_center;
+      o.norm_vars = cmn_norm_vars;
+      o.min_window = std::min(cmn_min_window, cmn_window);
+      frames = ivkit::apply_cmvn_sliding(frames, o);
+    }
+  } catch (const ivkit::Error& e) {
+    throw ivkit::FormatError(message("utterance '", key, "' in '", rspecifier, "': ", e.what()));
+  }
+  if (vad_) {
+    if (!vad_->table.has_key(key))
+      throw ivkit::FormatError(message("utterance '", key, "' of '", rspecifier, "' has no VAD in '", vad_rspecifier, "'"));
+    const ivkit::Vector<float>& v = vad_->table.value(key);
+    if (v.size() != frames.rows())
+      throw ivkit::FormatError(message("the VAD of utterance '", key, "' in '", vad_rspecifier, "' has ", v.size(), " frames but its features in '",
+                                       rspecifier, "' have ", frames.rows()));
+    std::vector<bool> voiced(static_cast<std::size_t>(v.size()));
+    for (Index t = 0; t < v.size(); ++t) voiced[static_cast<std::size_t>(t)] = v(t) != 0.0f;  // select-voiced-frames: nonzero is voiced
+    frames = ivkit::select_voiced_frames(frames, voiced);
+  }
+  return frames;
+}
+
+// ---- reading ------------------------------------------------------------------------------------
+
 std::size_t count_script_entries(const std::string& rspecifier) {
   const ivkit::KaldiRspecifier spec = ivkit::parse_kaldi_rspecifier(rspecifier);
-  if (spec.kind != ivkit::KaldiTableKind::Script || spec.is_stdin()) return 0;
+  if (spec.kind != ivkit::KaldiTableKind::Script || spec.is_stdin() || spec.is_pipe()) return 0;
   std::ifstream in(spec.path, std::ios::binary);
   if (!in) return 0;  // the reader reports the missing file
   std::size_t n = 0;
@@ -116,8 +198,8 @@ void check_finite_frames(const Matrix<float>& frames, const std::string& key, co
       throw ivkit::NonFiniteInput(message("utterance '", key, "' in '", rspecifier, "': frame ", t, " holds NaN or Inf"));
 }
 
-FrameChunks::FrameChunks(std::string rspecifier, int subsample, Index chunk_frames, std::size_t cache_bytes)
-    : rspecifier_(std::move(rspecifier)), subsample_(subsample), chunk_frames_(chunk_frames), cache_limit_(cache_bytes) {
+FrameChunks::FrameChunks(std::string rspecifier, int subsample, Index chunk_frames, std::size_t cache_bytes, FeatureProcessing* processing)
+    : rspecifier_(std::move(rspecifier)), processing_(processing), subsample_(subsample), chunk_frames_(chunk_frames), cache_limit_(cache_bytes) {
   if (subsample_ < 1) throw ivkit::InvalidArgument(message("FrameChunks: subsample must be >= 1, got ", subsample_));
   if (chunk_frames_ < 1) throw ivkit::InvalidArgument(message("FrameChunks: chunk_frames must be >= 1, got ", chunk_frames_));
   cache_enabled_ = cache_limit_ > 0;
@@ -145,6 +227,7 @@ void FrameChunks::pass(const std::function<void(const Matrix<float>&)>& on_chunk
         for (; !table.done(); table.next()) {
           const std::string& key = table.key();
           Matrix<float> m = std::move(table.value());
+          if (processing_) m = processing_->apply(key, std::move(m), rspecifier_);
           if (m.rows() == 0) {
             ++chunk.utterances;
             continue;
@@ -215,7 +298,7 @@ void FrameChunks::pass(const std::function<void(const Matrix<float>&)>& on_chunk
 }
 
 void for_each_utterance_batch(const std::string& rspecifier, std::size_t batch_size, Index expected_dim,
-                              const std::function<void(std::vector<Utterance>&)>& f) {
+                              const std::function<void(std::vector<Utterance>&)>& f, FeatureProcessing* processing) {
   if (batch_size < 1) throw ivkit::InvalidArgument("for_each_utterance_batch: batch_size must be >= 1");
   Prefetcher<std::vector<Utterance>> reader(
       [&](const Prefetcher<std::vector<Utterance>>::Push& push) {
@@ -224,6 +307,7 @@ void for_each_utterance_batch(const std::string& rspecifier, std::size_t batch_s
         Index dim = expected_dim > 0 ? expected_dim : -1;
         for (; !table.done(); table.next()) {
           Utterance u{table.key(), std::move(table.value())};
+          if (processing) u.frames = processing->apply(u.key, std::move(u.frames), rspecifier);
           if (u.frames.rows() > 0) {
             if (expected_dim > 0 && u.frames.cols() != expected_dim)
               throw ivkit::DimensionMismatch(message("utterance '", u.key, "' in '", rspecifier, "' has dimension ", u.frames.cols(),
