@@ -2,6 +2,7 @@
 
 #include <ivkit/core/error.hpp>
 #include <ivkit/core/parallel.hpp>
+#include <ivkit/gmm/scoring.hpp>
 #include <ivkit/io/kaldi_reader.hpp>
 
 namespace ivkit_tools {
@@ -10,6 +11,7 @@ using ivkit::detail::message;
 
 StatsComputer::StatsComputer(const Ubm& ubm, PosteriorOptions options, const std::string& gselect_rspecifier)
     : ubm_(ubm), options_(options), gselect_rspecifier_(gselect_rspecifier) {
+  if (gselect_rspecifier_.empty() && ubm_.is_full() && !options_.select_with_full) selector_ = ubm_.to_diag();
   if (!gselect_rspecifier_.empty())
     gselect_in_order_ = std::make_unique<ivkit::KaldiSequentialReader<Int32VectorVector>>(gselect_rspecifier_);
 }
@@ -77,6 +79,11 @@ std::vector<ivkit::UtteranceStats> StatsComputer::compute(const std::vector<Utte
           const auto post = ubm_.diag().selected_posteriors(u.frames, selections[i], options_.min_post);
           out[i] = ivkit::stats_from_posteriors(post, u.frames, ubm_.means(), so);
         }
+      } else if (selector_) {
+        // Kaldi's sid/extract_ivectors.sh: gmm-gselect on the diagonal, fgmm-global-gselect-to-post.
+        const ivkit::GaussianSelection sel = ivkit::gaussian_selection(*selector_, u.frames, options_.num_gselect);
+        const auto post = ubm_.full().selected_posteriors(u.frames, sel, options_.min_post);
+        out[i] = ivkit::stats_from_posteriors(post, u.frames, ubm_.means(), so);
       } else {
         ivkit::StatsOptions to = so;
         to.top_n = options_.num_gselect;

@@ -1,7 +1,9 @@
 // Baum-Welch statistics of utterances for the extractor tools, the way Kaldi's recipes get them:
 // posteriors of the UBM restricted to a Gaussian selection (gmm-gselect, then
-// fgmm-global-gselect-to-post --min-post), or, without a selection table, to the top-N
-// components of the UBM itself; scaled (scale-post) and optionally capped in total count.
+// fgmm-global-gselect-to-post --min-post), from a selection table or, without one, made here the
+// same way (a full UBM selects through its diagonal, as sid/extract_ivectors.sh's gmm-gselect on
+// fgmm-global-to-gmm does; select_with_full takes the top-N of the full model instead); scaled
+// (scale-post) and optionally capped in total count.
 // Utterances of a batch are processed in parallel, one per task, so the statistics do not depend on
 // the thread count.
 #pragma once
@@ -26,6 +28,7 @@ struct PosteriorOptions {
   double posterior_scale = 1.0;   ///< Kaldi's scale-post
   double max_count = 0.0;         ///< > 0: cap the total count of an utterance (Kaldi's --max-count)
   bool second_order = false;      ///< also diagonal second-order statistics (variance update)
+  bool select_with_full = false;  ///< full UBM without a table: top-N of the full model, not of its diagonal
 };
 
 class StatsComputer {
@@ -46,6 +49,7 @@ class StatsComputer {
 
   const Ubm& ubm_;
   PosteriorOptions options_;
+  std::optional<DiagUbm> selector_;  // a full UBM's diagonal, which selects the Gaussians (Kaldi's recipe)
   std::string gselect_rspecifier_;
   std::unique_ptr<ivkit::KaldiSequentialReader<Int32VectorVector>> gselect_in_order_;
   std::unique_ptr<ivkit::KaldiRandomAccessReader<Int32VectorVector>> gselect_;
