@@ -15,6 +15,7 @@
 #include <ivkit/backend/score_norm.hpp>
 #include <ivkit/core/file_io.hpp>
 #include <ivkit/eval/trials.hpp>
+#include <ivkit/io/kaldi_matrix.hpp>
 
 #include "common/cli.hpp"
 #include "common/ivectors.hpp"
@@ -32,7 +33,7 @@ namespace {
 constexpr std::size_t kTrialBlock = 1 << 16;  // trials scored (and normalised) per progress step
 
 struct Options {
-  std::string trials, enrol, test, output, plda, transform, spk2utt, num_utts, cohort;
+  std::string trials, enrol, test, output, plda, transform, mean, spk2utt, num_utts, cohort;
   std::string trials_format = "auto", averaging = "mean", norm = "none", std_convention = "population";
   Index top_k = 0;
   double std_floor = 0.0;
@@ -126,6 +127,9 @@ int main(int argc, char** argv) {
   app.add_option("--transform", o.transform,
                  "embedding transform before scoring: an ivkit TransformPipeline (ivkit-train-backend) or a Kaldi matrix (then "
                  "followed by length normalisation, as Kaldi's recipes do)");
+  app.add_option("--mean", o.mean,
+                 "a vector (Kaldi's mean.vec, from ivector-mean) subtracted from every embedding before the transform, as Kaldi's "
+                 "ivector-subtract-global-mean mean.vec does");
   app.add_option("--trials-format", o.trials_format, "auto (from the first line), kaldi, stklia or pairs")
       ->check(CLI::IsMember({"auto", "kaldi", "stklia", "pairs"}));
   auto* o_s2u = app.add_option("--enrol-spk2utt", o.spk2utt,
@@ -207,6 +211,15 @@ int main(int argc, char** argv) {
 
     // The transform, applied to the (averaged) enrolment, test and cohort embeddings.
     Matrix<float> e = std::move(enrol.vectors), t = test_table.vectors, c = cohort.vectors;
+    if (!o.mean.empty()) {
+      const ivkit::Vector<float> mean = ivkit::read_kaldi_vector<float>(o.mean);
+      if (mean.size() != t.cols())
+        throw ivkit::DimensionMismatch(message("the mean '", o.mean, "' has dimension ", mean.size(), " but the embeddings ", t.cols()));
+      if (!mean.allFinite()) throw ivkit::NonFiniteInput(message("the mean '", o.mean, "' holds NaN or Inf"));
+      e.rowwise() -= mean.transpose();
+      t.rowwise() -= mean.transpose();
+      if (norm) c.rowwise() -= mean.transpose();
+    }
     if (!o.transform.empty()) {
       const Pipeline pipeline = read_transform(o.transform, test_table.dim());
       e = pipeline.apply(e);

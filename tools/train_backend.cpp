@@ -19,7 +19,7 @@ using ivkit::Matrix;
 namespace {
 
 // "center,lda,length-norm" -> stages. lda[:dim], pca[:dim], whiten[:dim], wccn, center, length-norm.
-Pipeline parse_pipeline(const std::string& spec, Index lda_dim, double total_cov_factor) {
+Pipeline parse_pipeline(const std::string& spec, Index lda_dim, double total_cov_factor, bool sqrt_dim_length) {
   Pipeline p;
   std::size_t start = 0;
   while (start <= spec.size()) {
@@ -58,7 +58,7 @@ Pipeline parse_pipeline(const std::string& spec, Index lda_dim, double total_cov
     } else if (name == "wccn") {
       p.wccn();
     } else if (name == "length-norm") {
-      p.length_norm();
+      p.length_norm(ivkit::LengthNormOptions{sqrt_dim_length});
     } else {
       throw UsageError("--pipeline: unknown stage '" + item + "' (center, lda[:dim], pca[:dim], whiten[:dim], wccn, length-norm)");
     }
@@ -79,7 +79,7 @@ int main(int argc, char** argv) {
             "      exp/backend/plda.ivk\n"
             "  ivkit-train-backend --spk2utt data/train/spk2utt --pipeline center,lda:150,length-norm --kaldi-format \\\n"
             "      scp:ivector.scp transform.mat plda");
-  std::string ivectors, transform_out, plda_out, utt2spk, spk2utt, pipeline_spec = "center,lda,length-norm";
+  std::string ivectors, transform_out, plda_out, utt2spk, spk2utt, pipeline_spec = "center,lda,length-norm", length_norm_scale;
   Index lda_dim = 200;
   double total_cov_factor = 0.0, smoothing = 0.0;
   int plda_iters = 10;
@@ -99,6 +99,10 @@ int main(int argc, char** argv) {
   app.add_option("--plda-iters", plda_iters, "PLDA EM iterations (Kaldi's --num-em-iters)")->check(CLI::NonNegativeNumber);
   app.add_option("--plda-smoothing", smoothing, "add this times the between-class to the within-class covariance (ivector-copy-plda --smoothing)")
       ->check(CLI::Range(0.0, 1.0));
+  app.add_option("--length-norm-scale", length_norm_scale,
+                 "length of the length-norm stage's output: unit, or sqrt-dim (Kaldi's ivector-normalize-length); default sqrt-dim with "
+                 "--kaldi-format, unit otherwise")
+      ->check(CLI::IsMember({"unit", "sqrt-dim"}));
   app.add_flag("--kaldi-format", kaldi_format,
                "write Kaldi's formats: the affine stages as one [A | b] matrix (apply ivector-normalize-length after it) and Kaldi's <Plda>");
   app.add_option("--binary", binary, "with --kaldi-format: binary (true) or text (false)");
@@ -107,7 +111,11 @@ int main(int argc, char** argv) {
   return tool.run(argc, argv, [&] {
     if (utt2spk.empty() && spk2utt.empty()) throw UsageError("give the speakers with --utt2spk or --spk2utt");
     if (!app.get_option("--binary")->empty() && !kaldi_format) throw UsageError("--binary applies to --kaldi-format output only");
-    Pipeline pipeline = parse_pipeline(pipeline_spec, lda_dim, total_cov_factor);
+    if (length_norm_scale.empty()) length_norm_scale = kaldi_format ? "sqrt-dim" : "unit";
+    if (kaldi_format && length_norm_scale != "sqrt-dim")
+      throw UsageError("--kaldi-format needs --length-norm-scale sqrt-dim: Kaldi's recipes (and ivkit reading a Kaldi transform) follow the "
+                       "matrix with ivector-normalize-length, which scales to sqrt(dim), so the PLDA must be trained on such vectors");
+    Pipeline pipeline = parse_pipeline(pipeline_spec, lda_dim, total_cov_factor, length_norm_scale == "sqrt-dim");
     const SpeakerMap spk = utt2spk.empty() ? read_spk2utt(spk2utt) : read_utt2spk(utt2spk);
     const IvectorTable table = read_ivectors(ivectors);
     std::vector<Index> rows, labels;

@@ -53,6 +53,9 @@ done
 # Back-end: centring, LDA, length norm and PLDA, in ivkit's format and in Kaldi's.
 run train-backend --utt2spk data/train/utt2spk --lda-dim 6 scp:exp/ivector_train.scp exp/transform.ivk exp/plda.ivk
 run train-backend --spk2utt data/train/spk2utt --lda-dim 6 --kaldi-format scp:exp/ivector_train.scp exp/transform.mat exp/plda
+# Kaldi's convention (length sqrt(dim), ivector-normalize-length) in ivkit's format, to compare with Kaldi's files.
+run train-backend --utt2spk data/train/utt2spk --lda-dim 6 --length-norm-scale sqrt-dim scp:exp/ivector_train.scp exp/transform_sqrt.ivk \
+  exp/plda_sqrt.ivk
 must_exist exp/transform.ivk exp/plda.ivk exp/transform.mat exp/plda
 
 # Scoring: PLDA with multi-utterance enrolment, the same with Kaldi's model files, cosine, and
@@ -62,6 +65,7 @@ IV=(scp:exp/ivector_enrol.scp scp:exp/ivector_test.scp)
 mkdir -p scores
 run score-trials --plda exp/plda.ivk --transform exp/transform.ivk "${ENROL[@]}" data/trials "${IV[@]}" scores/plda
 run score-trials --plda exp/plda --transform exp/transform.mat "${ENROL[@]}" data/trials "${IV[@]}" scores/plda_kaldi
+run score-trials --plda exp/plda_sqrt.ivk --transform exp/transform_sqrt.ivk "${ENROL[@]}" data/trials "${IV[@]}" scores/plda_sqrt
 run score-trials --transform exp/transform.ivk "${ENROL[@]}" data/trials "${IV[@]}" scores/cosine
 run score-trials --transform exp/transform.ivk "${ENROL[@]}" --score-norm as --top-k 50 --cohort scp:exp/ivector_train.scp \
   data/trials "${IV[@]}" scores/cosine_asnorm
@@ -79,8 +83,8 @@ cmp -s scores/cosine scores/cosine_stklia || fail "a stklia trial list gives oth
 cmp -s scores/cosine scores/cosine_pairs || fail "a list of pairs gives other scores"
 # The first two fields are the trial's, in trial order.
 diff <(awk '{ print $1, $2 }' scores/plda) trials_pairs >/dev/null || fail "scores/plda is not in trial order"
-# Kaldi's model files give the same PLDA scores (up to float rounding).
-paste scores/plda scores/plda_kaldi | awk '{ d = $3 - $6; if (d < 0) d = -d; a = $3 < 0 ? -$3 : $3
+# Kaldi's model files give the same PLDA scores as ivkit's in the same convention (up to float rounding).
+paste scores/plda_sqrt scores/plda_kaldi | awk '{ d = $3 - $6; if (d < 0) d = -d; a = $3 < 0 ? -$3 : $3
                                              if (d > 1e-3 * (1 + a)) { print "line " NR ": " $3 " vs " $6; exit 1 } }' ||
   fail "Kaldi-format back-end files give other PLDA scores"
 

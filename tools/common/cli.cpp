@@ -24,8 +24,18 @@ std::string one_line(std::string s) {
 
 }  // namespace
 
+namespace {
+std::string g_tool_name = "ivkit";  // the running tool's name, for warn()
+}  // namespace
+
+void warn(const std::string& message) {
+  std::cerr << g_tool_name << ": warning: " << message << '\n';
+  std::cerr.flush();
+}
+
 Tool::Tool(std::string name, const std::string& description, const std::string& example)
     : name_(std::move(name)), app_(description, name_) {
+  g_tool_name = name_;
   app_.footer("Example:\n" + example + "\n\nExit status: 0 on success, 1 on an error (one line on stderr), 2 on a usage error.");
   // An option given twice takes its last value (as Kaldi's programs do), so that a script can
   // override a default it passes earlier on the command line.

@@ -80,6 +80,9 @@ class Tool {
   std::vector<std::string> config_files_;
 };
 
+/// "<tool>: warning: message" on stderr, for shared code that has no Tool at hand (reading models).
+void warn(const std::string& message);
+
 /// The checkpoint options of the training tools (common/checkpoint.hpp): --resume, --stop-after and
 /// --keep-checkpoint.
 void add_checkpoint_options(CLI::App& app, bool& resume, int& stop_after, bool& keep_checkpoint);

@@ -1,5 +1,8 @@
 #include "common/models.hpp"
 
+#include "common/cli.hpp"
+
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <fstream>
@@ -86,8 +89,23 @@ Ubm read_ubm(const std::string& path) {
     if (p.type == "DiagGmm") return Ubm(ivkit::load_diag_gmm<float>(path));
     if (p.type == "FullGmm") return Ubm(ivkit::load_full_gmm<float>(path));
   } else {
-    if (p.type == "<DiagGMM>" || p.type == "<DiagGMMBegin>") return Ubm(ivkit::read_kaldi_diag_gmm<float>(path));
-    if (p.type == "<FullGMM>" || p.type == "<FullGMMBegin>") return Ubm(ivkit::read_kaldi_full_gmm<float>(path));
+    ivkit::KaldiGmmReadReport report;
+    auto note = [&] {
+      if (report.renormalised && std::abs(report.weight_sum - 1.0) > 1e-4)
+        warn(message("the weights of '", path, "' sum to ", report.weight_sum, " (as Kaldi's gmm-global-init-from-feats and gmm-global-est ",
+                     "write them after raising small weights); divided by their sum: the posteriors are Kaldi's, the log-likelihoods ",
+                     "shift by ", -std::log(report.weight_sum), " per frame"));
+    };
+    if (p.type == "<DiagGMM>" || p.type == "<DiagGMMBegin>") {
+      Ubm u(ivkit::read_kaldi_diag_gmm<float>(path, {}, &report));
+      note();
+      return u;
+    }
+    if (p.type == "<FullGMM>" || p.type == "<FullGMMBegin>") {
+      Ubm u(ivkit::read_kaldi_full_gmm<float>(path, {}, &report));
+      note();
+      return u;
+    }
   }
   wrong_kind(path, p, "a UBM (a diagonal or full-covariance GMM)");
 }
@@ -155,7 +173,8 @@ Pipeline read_transform(const std::string& path, Index input_dim) {
                                                               : (p.type == "FM" || p.type == "DM" || p.type == "CM" || p.type == "CM2" || p.type == "CM3");
   if (p.format != FileFormat::Ivkit && kaldi_matrix) {
     Pipeline out;
-    out.affine(ivkit::read_kaldi_transform<float>(path, input_dim)).length_norm();
+    // Kaldi's recipes follow transform-vec with ivector-normalize-length, which scales to sqrt(dim).
+    out.affine(ivkit::read_kaldi_transform<float>(path, input_dim)).length_norm(ivkit::LengthNormOptions{true});
     return out;
   }
   wrong_kind(path, p, "an embedding transform (an ivkit TransformPipeline or a Kaldi matrix)");

@@ -82,7 +82,8 @@ void write_plda(const std::string& path, const Plda& plda, const OutputFormat& f
 
 /// Reads an embedding transform: an ivkit TransformPipeline file, or a Kaldi transform matrix
 /// ([A | b] or [A], told apart by `input_dim` as ivector-transform does) which becomes the
-/// pipeline "affine, length-norm" (Kaldi's recipes length-normalise after ivector-transform).
+/// pipeline "affine, length-norm to sqrt(dim)": Kaldi's recipes run ivector-normalize-length after
+/// transform-vec, whose default (--scaleup=true) scales to sqrt(dim), and PLDA scores depend on it.
 Pipeline read_transform(const std::string& path, Index input_dim);
 /// Kaldi format: the pipeline must be affine stages, optionally followed by one length
 /// normalisation (which a Kaldi matrix cannot hold: apply ivector-normalize-length after it); the
