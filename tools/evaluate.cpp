@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <iostream>
+#include <sstream>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -101,8 +102,10 @@ int main(int argc, char** argv) {
   app.add_option("--c-miss", c_miss, "cost of a miss")->check(CLI::PositiveNumber);
   app.add_option("--c-fa", c_fa, "cost of a false alarm")->check(CLI::PositiveNumber);
   app.add_option("--missing", missing, "a trial without a score: error, or skip (with a warning)")->check(CLI::IsMember({"error", "skip"}));
-  app.add_option("--format", format, "report format: text (one figure per line, with its convention) or tsv (system, metric, value, parameters)")
-      ->check(CLI::IsMember({"text", "tsv"}));
+  app.add_option("--format", format,
+                 "report format: text (one figure per line, with its convention), tsv (system, metric, value, parameters), or kaldi "
+                 "(exactly compute-eer's output: the EER in percent on stdout, 'Equal error rate is X%, at threshold T' on stderr)")
+      ->check(CLI::IsMember({"text", "tsv", "kaldi"}));
   app.add_option("--det-svg", det_svg, "write the DET plot of every score file to this SVG file");
   app.add_option("--det-title", det_title, "title of the DET plot");
   app.add_option("--det-curve", det_curve, "DET curve drawn: steps (every operating point) or hull (ROC convex hull, as BOSARIS)")
@@ -119,6 +122,8 @@ int main(int argc, char** argv) {
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
 
   return tool.run(argc, argv, [&] {
+    if (format == "kaldi" && eer_convention != "all" && eer_convention != "kaldi")
+      throw UsageError("--format kaldi prints compute-eer's EER (--eer-convention kaldi)");
     for (double p : p_targets)
       if (!(p > 0.0 && p < 1.0)) throw UsageError("--p-target must lie strictly between 0 and 1, got " + format_real(p));
     if (!names.empty() && names.size() != score_paths.size())
@@ -149,7 +154,16 @@ int main(int argc, char** argv) {
       sys.name = names.empty() ? score_paths[k] : names[k];
       const ivkit::SortedScores sorted(ivkit::ScoreView(sys.targets), ivkit::ScoreView(sys.nontargets));
       const std::string& n = sys.name;
-      if (format == "text") {
+      if (format == "kaldi") {
+        // compute-eer: std::cout.precision(4) << eer * 100; KALDI_LOG at the default precision.
+        const auto r = ivkit::eer(sorted, ivkit::EerConvention::Kaldi);
+        std::ostringstream out, log;
+        out.precision(4);
+        out << r.eer * 100.0 << '\n';
+        log << "Equal error rate is " << r.eer * 100.0 << "%, at threshold " << r.threshold;
+        report += out.str();
+        std::cerr << tool.name() << ": " << (score_paths.size() > 1 ? n + ": " : std::string()) << log.str() << '\n';
+      } else if (format == "text") {
         report += message(n, ": ", sorted.num_targets() + sorted.num_nontargets(), " trials (", sorted.num_targets(), " targets, ",
                           sorted.num_nontargets(), " non-targets)\n");
         for (auto c : conventions) report += "  " + ivkit::eer(sorted, c).to_string() + "\n";
