@@ -58,6 +58,17 @@ struct TrialList {
 /// (pairs where they are not allowed)
 TrialList read_trial_list(const std::string& path, const std::string& format, bool allow_pairs);
 
+/// One line of a Kaldi segments file: `utterance recording start end` (seconds; end -1 = to the end
+/// of the recording).
+struct Segment {
+  std::string utterance, recording;
+  double start = 0, end = -1;
+  std::size_t line = 0;
+};
+
+/// Reads a segments file. @throws ivkit::IoError, ivkit::FormatError naming the file and line
+std::vector<Segment> read_segments(const std::string& path);
+
 /// Splits a line into white-space separated fields.
 std::vector<std::string> split_fields(const std::string& line);
 

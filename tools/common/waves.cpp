@@ -224,43 +224,6 @@ const Recording& WaveTable::get(const std::string& key) {
   return m.cached;
 }
 
-std::vector<Segment> read_segments(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw ivkit::IoError(message("cannot open the segments file '", path, "'"));
-  std::vector<Segment> out;
-  std::unordered_map<std::string, std::size_t> seen;
-  std::string line;
-  for (std::size_t no = 1; std::getline(in, line); ++no) {
-    std::vector<std::string> f;
-    std::size_t p = 0;
-    while ((p = line.find_first_not_of(kWs, p)) != std::string::npos) {
-      const auto e = line.find_first_of(kWs, p);
-      f.push_back(line.substr(p, e == std::string::npos ? std::string::npos : e - p));
-      p = e;
-    }
-    if (f.empty()) continue;
-    const std::string at = message("'", path, "' line ", no, ": ");
-    if (f.size() != 4 && f.size() != 5)  // Kaldi allows a fifth field, the channel
-      throw ivkit::FormatError(message(at, "expected 'utterance recording start end', got ", f.size(), " fields"));
-    Segment s;
-    s.utterance = f[0];
-    s.recording = f[1];
-    s.line = no;
-    char* end1 = nullptr;
-    char* end2 = nullptr;
-    s.start = std::strtod(f[2].c_str(), &end1);
-    s.end = std::strtod(f[3].c_str(), &end2);
-    if (*end1 != '\0' || *end2 != '\0' || !std::isfinite(s.start) || !std::isfinite(s.end))
-      throw ivkit::FormatError(message(at, "bad times '", f[2], " ", f[3], "'"));
-    if (s.start < 0 || (s.end != -1 && s.end <= s.start))
-      throw ivkit::FormatError(message(at, "bad times '", f[2], " ", f[3], "' (need 0 <= start < end, or end -1 for the end of the recording)"));
-    if (!seen.emplace(s.utterance, no).second)
-      throw ivkit::FormatError(message(at, "utterance '", s.utterance, "' appears twice (first on line ", seen[s.utterance], ")"));
-    out.push_back(std::move(s));
-  }
-  return out;
-}
-
 ivkit::WavData cut_segment(const Recording& rec, const Segment& seg, double max_overshoot, const std::string& segments_path) {
   const ivkit::WavData& w = rec.wav;
   // Kaldi's extract-segments: BaseFloat times and rate, truncated to int32 sample indices.

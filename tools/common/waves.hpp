@@ -19,6 +19,8 @@
 
 #include <ivkit/features/wav_reader.hpp>
 
+#include "common/text_tables.hpp"
+
 namespace ivkit_tools {
 
 /// One audio object of a table.
@@ -57,16 +59,6 @@ class WaveTable {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
-
-/// One line of a segments file.
-struct Segment {
-  std::string utterance, recording;
-  double start = 0, end = -1;
-  std::size_t line = 0;
-};
-
-/// Reads a segments file. @throws ivkit::IoError, ivkit::FormatError naming the file and line
-std::vector<Segment> read_segments(const std::string& path);
 
 /// The samples of `seg` cut from `rec` (Kaldi's extract-segments arithmetic). An end at most
 /// `max_overshoot` seconds beyond the recording is cut at its end.
