@@ -94,4 +94,69 @@ eer=$("$TOOLS/ivkit-evaluate" -q --eer-convention kaldi --format kaldi eval/tria
 [[ "$eer" == "$(cat eer_plda.txt)" ]] || fail "EER '$eer' differs from compute-eer's '$(cat eer_plda.txt)'"
 grep -q "Equal error rate is 29.9107%, at threshold 1.20111" out/eer.err || fail "compute-eer's log line differs: $(cat out/eer.err)"
 
-echo "kaldi_parity: every output equals Kaldi's within its bound" >&2
+# Tools whose Kaldi counterparts left no output in the fixtures: checked for the properties that must hold.
+# Calibration: a monotone map (the EER stays), Cllr falls to no less than minCllr; fusion of two systems.
+run calibrate train eval/trials scores_plda out/cal.ivk
+run calibrate apply out/cal.ivk scores_plda out/llr
+run calibrate train --l2 0.01 eval/trials scores_plda scores_cosine out/fusion.ivk
+run calibrate apply out/fusion.ivk scores_plda scores_cosine out/fused
+"$TOOLS/ivkit-evaluate" -q --format tsv eval/trials scores_plda out/llr out/fused >out/cal.tsv
+metric() { awk -F'\t' -v s="$1" -v m="$2" '$1 == s && $2 == m { print $3 }' out/cal.tsv; }
+awk -v a="$(metric scores_plda eer_kaldi)" -v b="$(metric out/llr eer_kaldi)" 'BEGIN { exit !(a == b) }' || fail "calibration changed the EER"
+awk -v raw="$(metric scores_plda cllr)" -v cal="$(metric out/llr cllr)" -v min="$(metric out/llr min_cllr)" \
+  'BEGIN { exit !(cal < raw && cal >= min) }' || fail "calibration did not bring Cllr down towards minCllr: $(cat out/cal.tsv)"
+awk -v f="$(metric out/fused cllr)" -v c="$(metric out/llr cllr)" 'BEGIN { exit !(f <= c + 1e-9) }' || fail "the fusion is worse than its first system"
+# PLDA adaptation to the evaluation i-vectors, in Kaldi's format, then scoring with it.
+run adapt-plda --mean mean.vec --transform transform.mat --kaldi-format plda scp:ivectors_eval.scp out/plda_adapt
+run score-trials --plda out/plda_adapt --transform transform.mat --mean mean.vec eval/trials scp:ivectors_eval.scp scp:ivectors_eval.scp \
+  out/scores_adapt
+[[ $(wc -l <out/scores_adapt) -eq 672 ]] || fail "adapted PLDA: not one score per trial"
+# GMM-UBM: enrol on one utterance per speaker, test on the other.
+printf 'de01 de01-001\nengb04 engb04-002\nenus02 enus02-004\nfrfr04 frfr04-005\n' >out/enrol
+for m in de01 engb04 enus02 frfr04; do
+  for u in de01-002 engb04-003 enus02-006 frfr04-006; do [[ $u == $m-* ]] && echo "$m $u target" || echo "$m $u nontarget"; done
+done >out/trials16
+run gmm-ubm-score --enrol-spk2utt out/enrol final.dubm out/trials16 scp:feats_sid.scp scp:feats_sid.scp out/gmm_ubm
+awk '$3 == "target" { getline s < "out/gmm_ubm"; split(s, f, " "); t += f[3]; nt++; next } { getline s < "out/gmm_ubm"; split(s, f, " "); n += f[3]; nn++ }
+     END { exit !(t / nt > n / nn) }' out/trials16 || fail "GMM-UBM target scores are not above non-target scores on average"
+# Windowed i-vectors: Kaldi's uniform windows, keys and segments; a window longer than every
+# utterance gives each utterance's own i-vector.
+run extract-ivectors --window 1.0 --period 0.5 --write-segments out/win_segments final.ubm final.ie scp:feats_sid.scp ark:out/win.ark
+grep -q "^de01-001-00000150-00000231 de01-001 1.50 2.31$" out/win_segments || fail "windows differ from Kaldi's uniform subsegments"
+[[ $(wc -l <out/win_segments) -eq 34 ]] || fail "expected 34 windows, got $(wc -l <out/win_segments)"
+run extract-ivectors --window 5.0 final.ubm final.ie scp:feats_sid.scp ark,t:out/win_long.txt
+run extract-ivectors final.ubm final.ie scp:feats_sid.scp ark,t:out/whole.txt
+diff <(sed 's/-00000000-[0-9]* / /' out/win_long.txt) out/whole.txt >/dev/null || fail "a window over the whole utterance gives another i-vector"
+
+# Bad input: each a clear error naming the file and line (or the command), exit status 1 (2 for a
+# usage error), and no output file left behind.
+expect_error() {  # expect_error STATUS PATTERN OUTPUT TOOL ARGS...
+  local status=$1 pattern=$2 output=$3 tool=$4 rc=0
+  shift 4
+  echo "+ (must fail) ivkit-$tool $*" >&2
+  "$TOOLS/ivkit-$tool" -q "$@" 2>out/err.txt || rc=$?
+  [[ $rc -eq $status ]] || fail "ivkit-$tool $*: exit status $rc, expected $status ($(cat out/err.txt))"
+  grep -qF -- "$pattern" out/err.txt || fail "ivkit-$tool $*: the message does not say '$pattern': $(cat out/err.txt)"
+  [[ ! -e "$output" ]] || fail "ivkit-$tool $*: left '$output' behind"
+  compgen -G "out/.*tmp*" >/dev/null && fail "ivkit-$tool $*: left a temporary file in out/"
+  return 0
+}
+if [[ -x "$TOOLS/ivkit-compute-features" ]]; then
+  printf 'a wav/de01-001.wav\nb wav/missing.wav\n' >out/missing.scp
+  expect_error 1 "cannot open 'wav/missing.wav'" out/bad.ark compute-features --config=conf/mfcc.conf scp:out/missing.scp ark:out/bad.ark
+  grep -qF "'out/missing.scp' line 2" out/err.txt || fail "the missing WAV's message does not name the line: $(cat out/err.txt)"
+  printf 'a sox wav/de01-001.wav -t wav - |\nb sox wav/nothere.wav -t wav - |\n' >out/piped_bad.scp
+  expect_error 1 "the command 'sox wav/nothere.wav -t wav -' failed" out/bad.ark compute-features scp:out/piped_bad.scp ark:out/bad.ark
+  printf 'u1 de01-001 0.5 1.0\nu2 de01-001 2.0 4.0\n' >out/segments_beyond
+  expect_error 1 "'out/segments_beyond' line 2: segment 'u2' of recording 'de01-001' ends at 4 s, more than --max-overshoot 0.5 s beyond" \
+    out/bad.ark compute-features --segments=out/segments_beyond scp:wav.scp ark:out/bad.ark
+  printf -- '--num-ceps=13\n# a comment\n--sample-frequency=16000\n--no-such-option=3\n' >out/bad.conf
+  expect_error 2 "'out/bad.conf' line 4: unknown option '--no-such-option'" out/bad.ark compute-features --config=out/bad.conf scp:wav.scp ark:out/bad.ark
+fi
+expect_error 1 "the command 'cat feats_sid.ark; exit 3' failed (exit status 3)" out/bad_iv.ark \
+  extract-ivectors final.ubm final.ie "ark:cat feats_sid.ark; exit 3 |" ark:out/bad_iv.ark
+expect_error 1 "the command 'exit 5' failed (exit status 5)" out/bad_iv.ark extract-ivectors final.ubm final.ie scp:feats_sid.scp "ark:| exit 5"
+expect_error 1 "has no VAD in" out/bad_iv.ark extract-ivectors --sid-pipeline --vad-rspecifier "scp:head -n 3 vad.scp |" final.ubm final.ie \
+  scp:mfcc.scp ark:out/bad_iv.ark
+
+echo "kaldi_parity: every output equals Kaldi's within its bound; bad input gives clear errors" >&2

@@ -107,15 +107,25 @@ class KaldiWriter {
     KaldiOutput obj(buf, spec_.binary, ark_->destination(), kFn, ark_->offset() + key.size() + 1);
     Traits::write(obj, value, opts_);
     const std::uint64_t object_at = ark_->offset() + key.size() + 1;
-    ark_->write_text(key);
-    ark_->write_char(' ');
-    ark_->write_text(buf.str());
+    try {
+      ark_->write_text(key);
+      ark_->write_char(' ');
+      ark_->write_text(buf.str());
+      if (pipe_ && !pipe_->output()) throw IoError(detail::message(kFn, ": writing to the command '", pipe_->command(), "' failed"));
+    } catch (const IoError&) {
+      // A command that stopped reading: its exit status says why, when it failed.
+      if (pipe_) {
+        open_ = false;
+        std::unique_ptr<detail::CommandPipe> pipe = std::move(pipe_);
+        pipe->finish();
+      }
+      throw;
+    }
     if (scp_) {
       *scp_ << key << ' ' << spec_.archive << ':' << object_at << '\n';
       if (!*scp_) throw IoError(detail::message(kFn, ": writing to '", scp_name_, "' failed (disk full?)"));
     }
     ++count_;
-    if (pipe_ && !pipe_->output()) throw IoError(detail::message(kFn, ": writing to the command '", pipe_->command(), "' failed (it stopped reading its input)"));
     if (spec_.flush && !ark_file_) flush_streams();
   }
 
