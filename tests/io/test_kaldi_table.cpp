@@ -170,7 +170,14 @@ TEST_CASE("specifiers, locations and ranges parse as Kaldi's") {
   CHECK(ivkit::parse_kaldi_location("odd:name").path == "odd:name");
   CHECK(ivkit::parse_kaldi_location("f:1:2").path == "f:1");
   CHECK_THROWS_AS(ivkit::parse_kaldi_location("a.ark[]"), ivkit::InvalidArgument);
-  CHECK_THROWS_AS(ivkit::parse_kaldi_location("sox a.wav -t wav - |"), ivkit::InvalidArgument);
+  // A command: kept whole (no offset is parsed out of it), run when the object is read.
+  loc = ivkit::parse_kaldi_location("sox a.wav:3 -t wav - |");
+  CHECK(loc.path == "sox a.wav:3 -t wav - |");
+  CHECK_FALSE(loc.offset);
+  loc = ivkit::parse_kaldi_location("copy-feats ark:a.ark ark:- |[0:9]");
+  CHECK(loc.path == "copy-feats ark:a.ark ark:- |");
+  CHECK(loc.range == "0:9");
+  CHECK_THROWS_AS(ivkit::parse_kaldi_location("| gzip -c"), ivkit::InvalidArgument);
 
   auto range = ivkit::parse_kaldi_range("0:9,3:5");
   CHECK(range.row_begin == 0);

@@ -5,9 +5,14 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 
+#include <unistd.h>
+
 #include <ivkit/core/error.hpp>
+#include <ivkit/core/file_io.hpp>
+#include <ivkit/io/detail/command_pipe.hpp>
 #include <ivkit/io/kaldi_gmm.hpp>
 #include <ivkit/io/kaldi_ivector_extractor.hpp>
 #include <ivkit/io/kaldi_plda.hpp>
@@ -20,56 +25,26 @@ using ivkit::detail::message;
 
 namespace {
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
-
-std::string printable(const std::string& s) { return ivkit::detail::kaldi_printable(s); }
-
 [[noreturn]] void wrong_kind(const std::string& path, const ModelProbe& p, const char* wanted) {
   throw ivkit::FormatError(message("'", path, "' holds ", p.describe(), ", not ", wanted));
 }
 
 }  // namespace
 
-std::string ModelProbe::describe() const {
-  switch (format) {
-    case FileFormat::Ivkit: return "an ivkit " + type + " model";
-    case FileFormat::KaldiBinary: return "a Kaldi binary " + printable(type) + " object";
-    case FileFormat::KaldiText: return "a Kaldi text " + printable(type) + " object";
-  }
-  return "an unknown object";
+ModelPath::ModelPath(const std::string& spec) : path_(spec) {
+  if (!ivkit::detail::kaldi_is_input_pipe(spec)) return;
+  const std::string bytes = ivkit::detail::run_command_output("ivkit", ivkit::detail::kaldi_pipe_command(spec));
+  namespace fs = std::filesystem;
+  static int counter = 0;
+  temporary_ = (fs::temp_directory_path() / ("ivkit_model_" + std::to_string(::getpid()) + "_" + std::to_string(counter++))).string();
+  ivkit::write_file_atomically("ivkit", temporary_, bytes);
+  path_ = temporary_;
 }
 
-ModelProbe probe_model_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw ivkit::IoError(message("cannot open '", path, "'"));
-  char buf[512];
-  in.read(buf, sizeof buf);
-  const auto n = static_cast<std::size_t>(in.gcount());
-  if (n == 0) throw ivkit::FormatError(message("'", path, "' is empty"));
-  ModelProbe p;
-  if (n >= 8 && std::memcmp(buf, "IVKITMDL", 8) == 0) {
-    // "IVKITMDL" | u32 container version | u64 kind length | kind
-    p.format = FileFormat::Ivkit;
-    std::uint64_t len = 0;
-    if (n >= 20) std::memcpy(&len, buf + 12, 8);
-    if (n < 20 || len == 0 || len > 64 || 20 + len > n)
-      throw ivkit::FormatError(message("'", path, "' is an ivkit model file with a damaged header"));
-    p.type.assign(buf + 20, static_cast<std::size_t>(len));
-    return p;
-  }
-  std::size_t i = 0;
-  if (n >= 2 && buf[0] == '\0' && buf[1] == 'B') {
-    p.format = FileFormat::KaldiBinary;
-    i = 2;
-  } else {
-    p.format = FileFormat::KaldiText;
-    while (i < n && is_space(buf[i])) ++i;
-  }
-  std::size_t j = i;
-  while (j < n && !is_space(buf[j]) && j - i < 64) ++j;
-  p.type.assign(buf + i, j - i);
-  if (p.type.empty()) throw ivkit::FormatError(message("'", path, "' is neither an ivkit model nor a Kaldi object"));
-  return p;
+ModelPath::~ModelPath() {
+  if (temporary_.empty()) return;
+  std::error_code ec;
+  std::filesystem::remove(temporary_, ec);
 }
 
 // ---- UBM ----------------------------------------------------------------------------------------
@@ -83,31 +58,16 @@ std::string Ubm::describe() const {
   return message(is_full() ? "full-covariance" : "diagonal", " UBM, ", num_components(), " components, dimension ", dim());
 }
 
-Ubm read_ubm(const std::string& path) {
-  const ModelProbe p = probe_model_file(path);
-  if (p.format == FileFormat::Ivkit) {
-    if (p.type == "DiagGmm") return Ubm(ivkit::load_diag_gmm<float>(path));
-    if (p.type == "FullGmm") return Ubm(ivkit::load_full_gmm<float>(path));
-  } else {
-    ivkit::KaldiGmmReadReport report;
-    auto note = [&] {
-      if (report.renormalised && std::abs(report.weight_sum - 1.0) > 1e-4)
-        warn(message("the weights of '", path, "' sum to ", report.weight_sum, " (as Kaldi's gmm-global-init-from-feats and gmm-global-est ",
-                     "write them after raising small weights); divided by their sum: the posteriors are Kaldi's, the log-likelihoods ",
-                     "shift by ", -std::log(report.weight_sum), " per frame"));
-    };
-    if (p.type == "<DiagGMM>" || p.type == "<DiagGMMBegin>") {
-      Ubm u(ivkit::read_kaldi_diag_gmm<float>(path, {}, &report));
-      note();
-      return u;
-    }
-    if (p.type == "<FullGMM>" || p.type == "<FullGMMBegin>") {
-      Ubm u(ivkit::read_kaldi_full_gmm<float>(path, {}, &report));
-      note();
-      return u;
-    }
-  }
-  wrong_kind(path, p, "a UBM (a diagonal or full-covariance GMM)");
+Ubm read_ubm(const std::string& spec) {
+  const ModelPath file(spec);
+  ivkit::KaldiGmmReadReport report;
+  ivkit::AnyGmm<float> gmm = ivkit::read_any_gmm<float>(file.path(), &report);
+  if (report.renormalised && std::abs(report.weight_sum - 1.0) > 1e-4)
+    warn(message("the weights of '", spec, "' sum to ", report.weight_sum, " (as Kaldi's gmm-global-init-from-feats and gmm-global-est ",
+                 "write them after raising small weights); divided by their sum: the posteriors are Kaldi's, the log-likelihoods shift by ",
+                 -std::log(report.weight_sum), " per frame"));
+  if (auto* d = std::get_if<DiagUbm>(&gmm)) return Ubm(std::move(*d));
+  return Ubm(std::move(std::get<FullUbm>(gmm)));
 }
 
 void write_ubm(const std::string& path, const Ubm& ubm, const OutputFormat& f) {
@@ -122,7 +82,9 @@ void write_ubm(const std::string& path, const Ubm& ubm, const OutputFormat& f) {
 
 // ---- extractor ----------------------------------------------------------------------------------
 
-Extractor read_extractor(const std::string& path, const Ubm& ubm) {
+Extractor read_extractor(const std::string& spec, const Ubm& ubm) {
+  const ModelPath file(spec);
+  const std::string& path = file.path();
   const ModelProbe p = probe_model_file(path);
   Extractor ex;
   if (p.format == FileFormat::Ivkit && p.type == "IvectorExtractor") {
@@ -152,7 +114,9 @@ void write_extractor(const std::string& path, const Extractor& ex, const Ubm& ub
 
 // ---- PLDA ---------------------------------------------------------------------------------------
 
-Plda read_plda(const std::string& path) {
+Plda read_plda(const std::string& spec) {
+  const ModelPath file(spec);
+  const std::string& path = file.path();
   const ModelProbe p = probe_model_file(path);
   if (p.format == FileFormat::Ivkit && p.type == Plda::kFileKind) return Plda::load(path);
   if (p.format != FileFormat::Ivkit && p.type == "<Plda>") return ivkit::read_kaldi_plda<float>(path);
@@ -166,7 +130,9 @@ void write_plda(const std::string& path, const Plda& plda, const OutputFormat& f
 
 // ---- transforms ---------------------------------------------------------------------------------
 
-Pipeline read_transform(const std::string& path, Index input_dim) {
+Pipeline read_transform(const std::string& spec, Index input_dim) {
+  const ModelPath file(spec);
+  const std::string& path = file.path();
   const ModelProbe p = probe_model_file(path);
   if (p.format == FileFormat::Ivkit && p.type == Pipeline::kFileKind) return Pipeline::load(path);
   const bool kaldi_matrix = p.format == FileFormat::KaldiText ? p.type == "[" || p.type.rfind("[", 0) == 0

@@ -1,7 +1,7 @@
 // Model files of the tools: ivkit's own format by default, Kaldi's with --kaldi-format, and on
-// reading the format is detected from the first bytes: "IVKITMDL" is an ivkit model file (its kind
-// recorded in the header), "\0B" a Kaldi binary object, anything else Kaldi text. The tools compute
-// in float (Kaldi's BaseFloat); double files are converted on reading.
+// reading the format is detected from the first bytes (ivkit/io/model_probe.hpp). A model path may
+// be a command ending in `|` (ModelPath). The tools compute in float (Kaldi's BaseFloat); double
+// files are converted on reading.
 #pragma once
 
 #include <string>
@@ -12,6 +12,7 @@
 #include <ivkit/gmm/diag_gmm.hpp>
 #include <ivkit/gmm/full_gmm.hpp>
 #include <ivkit/ivector/extractor.hpp>
+#include <ivkit/io/model_probe.hpp>
 
 namespace ivkit_tools {
 
@@ -22,20 +23,24 @@ using Extractor = ivkit::IvectorExtractor<float>;
 using Plda = ivkit::Plda<float>;
 using Pipeline = ivkit::TransformPipeline<float>;
 
-enum class FileFormat { Ivkit, KaldiBinary, KaldiText };
+using FileFormat = ivkit::ModelFileFormat;
+using ModelProbe = ivkit::ModelFileInfo;
+using ivkit::probe_model_file;
 
-/// What a model file holds, from its first bytes.
-struct ModelProbe {
-  FileFormat format = FileFormat::Ivkit;
-  /// ivkit: the model kind ("DiagGmm", "FullGmm", "IvectorExtractor", "Plda", "TransformPipeline").
-  /// Kaldi: the first token ("<DiagGMM>", "<FullGMM>", "<IvectorExtractor>", "<Plda>", "FM", "DM",
-  /// "CM", "CM2", "CM3", or "[" for a text matrix).
-  std::string type;
-  std::string describe() const;  ///< e.g. "an ivkit DiagGmm model", "a Kaldi binary <Plda> object"
+/// A model path as the tools take it: a file, or a command ending in `|` whose output is the model
+/// (Kaldi's `"fgmm-global-to-gmm final.ubm - |"`), which is run once into a temporary file that this
+/// object removes. @throws ivkit::IoError naming the command when it fails
+class ModelPath {
+ public:
+  explicit ModelPath(const std::string& spec);
+  ~ModelPath();
+  ModelPath(const ModelPath&) = delete;
+  ModelPath& operator=(const ModelPath&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_, temporary_;
 };
-
-/// @throws ivkit::IoError (cannot open), ivkit::FormatError (empty or unrecognisable file)
-ModelProbe probe_model_file(const std::string& path);
 
 /// How the tools write models: ivkit's format, or Kaldi's (binary or text).
 struct OutputFormat {
