@@ -74,6 +74,10 @@ compare cosine scp:ivectors_kept.scp ark:out/ivectors_fly.ark 0.9999
 run extract-ivectors final.ubm final.ie "ark,s,cs:cat feats_sid.ark |" ark:out/ivectors_piped.ark
 cmp out/ivectors.ark out/ivectors_piped.ark || fail "a piped rspecifier gives other i-vectors"
 
+# Models from commands, as Kaldi's recipes pass them ("fgmm-global-to-gmm final.ubm - |").
+run extract-ivectors "cat final.ubm |" "cat final.ie |" scp:feats_sid.scp ark:out/ivectors_piped_models.ark
+cmp out/ivectors.ark out/ivectors_piped_models.ark || fail "models read from commands give other i-vectors"
+
 # An extractor trained with --use-weights=true is refused.
 if "$TOOLS/ivkit-extract-ivectors" -q final.ubm final_weights.ie scp:feats_sid.scp ark:out/w.ark 2>out/w.err; then
   fail "an extractor with --use-weights=true was accepted"
