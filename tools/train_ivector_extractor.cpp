@@ -27,7 +27,7 @@ constexpr std::size_t kBatch = 256;       // utterances per statistics batch (fi
 constexpr Index kPcaUtterances = 2000;    // utterances the PCA initialisation looks at
 
 struct Options {
-  std::string ubm, feats, output, gselect, init = "random", convention = "kaldi";
+  std::string ubm, feats, output, gselect, init = "random", convention = "kaldi", from;
   Index ivector_dim = 400;
   int num_iters = 10, stop_after = 0;
   PosteriorOptions post;
@@ -73,6 +73,9 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   app.add_option("--max-count", o.post.max_count, "cap the total count of an utterance (0 = no cap; Kaldi's --max-count)")
       ->check(CLI::NonNegativeNumber);
+  app.add_option("--from", o.from,
+                 "continue training this extractor instead of initialising (ivkit file or Kaldi's final.ie, as Kaldi's "
+                 "ivector-extractor-acc-stats and -est take any model); its dimension and prior convention are kept");
   app.add_option("--init", o.init, "initialisation: random (scaled by the UBM variances) or pca (of the normalised supervectors)")
       ->check(CLI::IsMember({"random", "pca"}));
   app.add_option("--init-scale", o.init_scale, "random init: T entries ~ N(0, (scale * stddev)^2)")->check(CLI::PositiveNumber);
@@ -96,11 +99,25 @@ int main(int argc, char** argv) {
     processing.finish_options(app);
     if (processing.active()) tool.info("features on the fly: ", processing.describe());
     if (!app.get_option("--binary")->empty() && !o.kaldi_format) throw UsageError("--binary applies to --kaldi-format output only");
+    if (!o.from.empty() && (app.count("--init") || app.count("--init-scale") || app.count("--seed") || app.count("--ivector-dim") ||
+                            app.count("--prior-offset")))
+      throw UsageError("--from continues a given extractor: --init, --init-scale, --seed, --ivector-dim and --prior-offset do not apply");
+    const Ubm ubm_for_from = o.from.empty() ? Ubm() : read_ubm(o.ubm);
+    Extractor from_model;
+    if (!o.from.empty()) {
+      from_model = read_extractor(o.from, ubm_for_from);
+      o.ivector_dim = from_model.ivector_dim();
+      const ivkit::PriorConvention c = from_model.convention();
+      const std::string conv = c == ivkit::PriorConvention::KaldiOffset ? "kaldi" : c == ivkit::PriorConvention::ZeroMean ? "zero-mean" : "general";
+      if (app.count("--prior-convention") && o.convention != conv)
+        throw UsageError("--prior-convention " + o.convention + " differs from the convention of '" + o.from + "' (" + conv + ")");
+      o.convention = conv;
+    }
     const bool kaldi = o.convention == "kaldi";
     if (o.kaldi_format && !kaldi) throw UsageError("--kaldi-format needs --prior-convention kaldi (Kaldi's format has no separate mean)");
     if (kaldi && o.ivector_dim < 2) throw UsageError("--prior-convention kaldi needs --ivector-dim >= 2 (the first dimension holds the offset)");
     if (!o.gselect.empty() && app.count("--num-gselect")) throw UsageError("--num-gselect applies only without --gselect");
-    const Ubm ubm = read_ubm(o.ubm);
+    const Ubm ubm = o.from.empty() ? read_ubm(o.ubm) : ubm_for_from;
     if (o.update_variances && ubm.is_full())
       throw UsageError("--update-variances is implemented for diagonal models; '" + o.ubm + "' is a full-covariance UBM");
     tool.info("UBM '", o.ubm, "': ", ubm.describe());
@@ -120,7 +137,7 @@ int main(int argc, char** argv) {
                       {"min-post", format_real(o.post.min_post)},
                       {"posterior-scale", format_real(o.post.posterior_scale)},
                       {"max-count", format_real(o.post.max_count)},
-                      {"init", o.init},
+                      {"init", o.from.empty() ? o.init : "from:" + o.from},
                       {"init-scale", format_real(o.init_scale)},
                       {"prior-convention", o.convention},
                       {"prior-offset", format_real(o.prior_offset)},
@@ -204,7 +221,12 @@ int main(int argc, char** argv) {
         tool.info("no checkpoint '", checkpoint.index_path(), "': starting from the beginning");
       }
     }
-    if (!(o.resume && k > 0)) {
+    if (!(o.resume && k > 0) && !o.from.empty()) {
+      model = std::move(from_model);
+      model.set_approximation_weights(ubm.weights());
+      tool.info("continuing from '", o.from, "' (", o.convention, " prior): C = ", C, ", D = ", D, ", R = ", R,
+                model.full_covariance() ? ", full covariances" : ", diagonal covariances");
+    } else if (!(o.resume && k > 0)) {
       const ivkit::PriorConvention conv = kaldi ? ivkit::PriorConvention::KaldiOffset : ivkit::PriorConvention::ZeroMean;
       if (o.init == "random") {
         model = with_ubm_covariances(ivkit::init_extractor_random(ubm.to_diag(), R, o.seed, o.init_scale, conv, o.prior_offset), ubm);

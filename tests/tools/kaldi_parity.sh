@@ -78,6 +78,12 @@ cmp out/ivectors.ark out/ivectors_piped.ark || fail "a piped rspecifier gives ot
 run extract-ivectors "cat final.ubm |" "cat final.ie |" scp:feats_sid.scp ark:out/ivectors_piped_models.ark
 cmp out/ivectors.ark out/ivectors_piped_models.ark || fail "models read from commands give other i-vectors"
 
+# Training continues from Kaldi's final.ie (--from); with no iteration it is written back as it was.
+run train-ivector-extractor --from final.ie --num-iters 0 --kaldi-format final.ubm scp:feats_sid.scp out/copy.ie
+run extract-ivectors final.ubm out/copy.ie scp:feats_sid.scp ark:out/ivectors_copy.ark
+compare cosine scp:ivectors_kept.scp ark:out/ivectors_copy.ark 0.9999
+run train-ivector-extractor --from final.ie --num-iters 1 --kaldi-format final.ubm scp:feats_sid.scp out/plus1.ie
+
 # An extractor trained with --use-weights=true is refused.
 if "$TOOLS/ivkit-extract-ivectors" -q final.ubm final_weights.ie scp:feats_sid.scp ark:out/w.ark 2>out/w.err; then
   fail "an extractor with --use-weights=true was accepted"
