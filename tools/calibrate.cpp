@@ -122,13 +122,7 @@ int main(int argc, char** argv) {
     out.reserve(static_cast<std::size_t>(s.rows()) * 32);
     for (Index i = 0; i < s.rows(); ++i)
       out += files[0].enrol[static_cast<std::size_t>(i)] + ' ' + files[0].test[static_cast<std::size_t>(i)] + ' ' + format_real(llr(i)) + '\n';
-    if (out_path == "-") {
-      std::cout << out;
-      std::cout.flush();
-      if (!std::cout) throw ivkit::IoError("error writing the scores to stdout");
-    } else {
-      ivkit::write_file_atomically("ivkit-calibrate", out_path, out);
-    }
+    write_text_output(tool.name(), out_path, out);
     tool.info("wrote ", s.rows(), " calibrated scores to '", out_path, "'");
   });
 }

@@ -113,8 +113,7 @@ int main(int argc, char** argv) {
     if (!utt_segments.empty())
       for (Segment& sg : read_segments(utt_segments)) utt_seg.emplace(sg.utterance, sg);
     std::string segments_text;
-    processing.finish_options(app);
-    if (processing.active()) tool.info("features on the fly: ", processing.describe());
+    processing.finish_options(app, tool);
     const Ubm ubm = read_ubm(ubm_path);
     const Extractor ex = read_extractor(extractor_path, ubm);
     const Index C = ubm.num_components(), D = ubm.dim(), R = ex.ivector_dim();

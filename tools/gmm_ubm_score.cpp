@@ -54,8 +54,7 @@ int main(int argc, char** argv) {
   tool.add_threads_option();
 
   return tool.run(argc, argv, [&] {
-    processing.finish_options(app);
-    if (processing.active()) tool.info("features on the fly: ", processing.describe());
+    processing.finish_options(app, tool);
     const Ubm read = read_ubm(ubm_path);
     const DiagUbm ubm = read.to_diag();
     const Index C = ubm.num_components(), D = ubm.dim();
@@ -154,13 +153,7 @@ int main(int argc, char** argv) {
                                          trials.test[i], "' is not in '", test_feats, "'"));
       out += trials.enrol[i] + ' ' + trials.test[i] + ' ' + format_real(scores[i]) + '\n';
     }
-    if (out_path == "-") {
-      std::cout << out;
-      std::cout.flush();
-      if (!std::cout) throw ivkit::IoError("error writing the scores to stdout");
-    } else {
-      ivkit::write_file_atomically("ivkit-gmm-ubm-score", out_path, out);
-    }
+    write_text_output(tool.name(), out_path, out);
     tool.info("scored ", trials.size(), " trials");
   });
 }

@@ -38,8 +38,7 @@ int main(int argc, char** argv) {
   tool.add_threads_option();
 
   return tool.run(argc, argv, [&] {
-    processing.finish_options(app);
-    if (processing.active()) tool.info("features on the fly: ", processing.describe());
+    processing.finish_options(app, tool);
     const Ubm ubm = read_ubm(ubm_path);
     if (use_full && !ubm.is_full()) throw UsageError("--use-full needs a full-covariance UBM; '" + ubm_path + "' is diagonal");
     const Ubm selector = ubm.is_full() && !use_full ? Ubm(ubm.to_diag()) : ubm;

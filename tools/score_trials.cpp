@@ -299,12 +299,7 @@ int main(int argc, char** argv) {
     }
     progress.finish(message("mean score ", sum / static_cast<double>(trials.size()),
                             norm ? message(" (", o.norm == "as" ? "AS-norm" : ivkit::score_norm_name(method), ")") : std::string()));
-    if (o.output == "-") {
-      std::fwrite(out.data(), 1, out.size(), stdout);
-      if (std::fflush(stdout) != 0) throw ivkit::IoError("error writing the scores to stdout");
-    } else {
-      ivkit::write_file_atomically("ivkit-score-trials", o.output, out);
-      tool.info("wrote ", trials.size(), " scores to '", o.output, "'");
-    }
+    write_text_output(tool.name(), o.output, out);
+    if (o.output != "-") tool.info("wrote ", trials.size(), " scores to '", o.output, "'");
   });
 }

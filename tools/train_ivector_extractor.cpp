@@ -96,8 +96,7 @@ int main(int argc, char** argv) {
   tool.add_threads_option();
 
   return tool.run(argc, argv, [&] {
-    processing.finish_options(app);
-    if (processing.active()) tool.info("features on the fly: ", processing.describe());
+    processing.finish_options(app, tool);
     if (!app.get_option("--binary")->empty() && !o.kaldi_format) throw UsageError("--binary applies to --kaldi-format output only");
     if (!o.from.empty() && (app.count("--init") || app.count("--init-scale") || app.count("--seed") || app.count("--ivector-dim") ||
                             app.count("--prior-offset")))

@@ -97,8 +97,7 @@ int main(int argc, char** argv) {
   tool.add_threads_option();
 
   return tool.run(argc, argv, [&] {
-    processing.finish_options(app);
-    if (processing.active()) tool.info("features on the fly: ", processing.describe());
+    processing.finish_options(app, tool);
     if (!app.get_option("--binary")->empty() && !o.kaldi_format) throw UsageError("--binary applies to --kaldi-format output only");
     const OutputFormat out_format{o.kaldi_format, o.binary};
     const ivkit::LowOccupancy low = parse_low_occupancy(o.low_occupancy);

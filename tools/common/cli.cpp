@@ -9,6 +9,7 @@
 #include <new>
 
 #include <ivkit/core/error.hpp>
+#include <ivkit/core/file_io.hpp>
 
 namespace ivkit_tools {
 
@@ -184,6 +185,15 @@ std::string format_duration(double seconds) {
     std::snprintf(buf, sizeof buf, "%ld h %ld min", m / 60, m % 60);
   }
   return buf;
+}
+
+void write_text_output(const std::string& tool, const std::string& path, const std::string& text) {
+  if (path == "-") {
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    if (std::fflush(stdout) != 0) throw ivkit::IoError(tool + ": error writing to stdout");
+    return;
+  }
+  ivkit::write_file_atomically(tool.c_str(), path, text);
 }
 
 void add_checkpoint_options(CLI::App& app, bool& resume, int& stop_after, bool& keep_checkpoint) {

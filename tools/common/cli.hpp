@@ -83,6 +83,10 @@ class Tool {
 /// "<tool>: warning: message" on stderr, for shared code that has no Tool at hand (reading models).
 void warn(const std::string& message);
 
+/// Writes `text` to `path` atomically (temporary file, then rename), or to stdout for "-".
+/// @throws ivkit::IoError naming what failed
+void write_text_output(const std::string& tool, const std::string& path, const std::string& text);
+
 /// The checkpoint options of the training tools (common/checkpoint.hpp): --resume, --stop-after and
 /// --keep-checkpoint.
 void add_checkpoint_options(CLI::App& app, bool& resume, int& stop_after, bool& keep_checkpoint);

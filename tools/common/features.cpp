@@ -126,7 +126,7 @@ void FeatureProcessing::add_options(CLI::App& app) {
                "and --vad-rspecifier (required), from raw MFCCs (explicit options override)");
 }
 
-void FeatureProcessing::finish_options(const CLI::App& app) {
+void FeatureProcessing::finish_options(const CLI::App& app, const Tool& tool) {
   if (sid) {
     if (app.count("--delta-order") == 0) delta_order = 2;
     if (app.count("--delta-window") == 0) delta_window = 3;
@@ -137,6 +137,7 @@ void FeatureProcessing::finish_options(const CLI::App& app) {
   if (cmn_window == 0 && (app.count("--cmn-center") || app.count("--cmn-norm-vars")))
     throw UsageError("--cmn-center and --cmn-norm-vars apply with --cmn-window > 0");
   if (!vad_rspecifier.empty()) vad_ = std::make_unique<Vad>(vad_rspecifier);
+  if (active()) tool.info("features on the fly: ", describe());
 }
 
 std::string FeatureProcessing::describe() const {

@@ -30,6 +30,7 @@ class App;
 namespace ivkit_tools {
 
 class Progress;
+class Tool;
 
 /// Per-utterance processing of the features as they are read.
 class FeatureProcessing {
@@ -45,8 +46,9 @@ class FeatureProcessing {
 
   /// Adds --delta-order, --delta-window, --cmn-window, --cmn-center, --cmn-norm-vars, --vad-rspecifier and --sid-pipeline.
   void add_options(CLI::App& app);
-  /// After parsing: applies --sid-pipeline and checks the options. @throws UsageError
-  void finish_options(const CLI::App& app);
+  /// After parsing: applies --sid-pipeline, checks the options and says what runs on the fly
+  /// (through `tool`). @throws UsageError
+  void finish_options(const CLI::App& app, const Tool& tool);
   bool active() const { return delta_order > 0 || cmn_window > 0 || !vad_rspecifier.empty(); }
   /// "deltas (order 2, window 3), sliding CMN (300 frames, centred), voiced frames of 'scp:vad.scp'", or "" when inactive.
   std::string describe() const;
