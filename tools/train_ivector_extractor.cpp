@@ -10,6 +10,7 @@
 #include <ivkit/ivector/trainer.hpp>
 
 #include "common/checkpoint.hpp"
+#include "common/mpi_world.hpp"
 #include "common/cli.hpp"
 #include "common/features.hpp"
 #include "common/models.hpp"
@@ -46,6 +47,7 @@ Extractor with_ubm_covariances(const Extractor& e, const Ubm& ubm) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  MpiWorld world(argc, argv);
   Tool tool("ivkit-train-ivector-extractor",
             "Trains an i-vector extractor by EM (Kaldi's ivector-extractor-init, -acc-stats and -est; sid/train_ivector_extractor.sh). "
             "Statistics come from the UBM's posteriors restricted to a Gaussian selection (--gselect, from ivkit-gselect or Kaldi's "
@@ -95,7 +97,14 @@ int main(int argc, char** argv) {
   processing.add_options(app);
   tool.add_threads_option();
 
-  return tool.run(argc, argv, [&] {
+  return world.finish(tool.run(argc, argv, [&] {
+    if (world.distributed()) {
+      if (o.resume) throw UsageError("--resume is not supported under MPI: run again from the start, or continue with --from");
+      if (o.from.empty() && o.init == "pca")
+        throw UsageError("--init pca needs every utterance's statistics in one process: under MPI use --init random or --from");
+      if (world.rank() != 0) tool.set_quiet(true);
+      tool.info("training on ", world.size(), " MPI processes; each reads every ", world.size(), "th utterance");
+    }
     processing.finish_options(app, tool);
     if (!app.get_option("--binary")->empty() && !o.kaldi_format) throw UsageError("--binary applies to --kaldi-format output only");
     if (!o.from.empty() && (app.count("--init") || app.count("--init-scale") || app.count("--seed") || app.count("--ivector-dim") ||
@@ -190,8 +199,12 @@ int main(int argc, char** argv) {
             stored.push_back(std::move(set));
           }
         }
-      }, &processing);
+      }, &processing, Shard{world.rank(), world.size()});
       if (first) {
+        world.sum(num_utts);
+        world.sum(num_frames);
+        world.sum(total_count);
+        if (o.update_variances) world.sum(second_order);
         if (num_utts == 0) throw ivkit::FormatError(ivkit::detail::message("'", o.feats, "' holds no utterances"));
         counted = true;
         complete = storing;
@@ -205,7 +218,7 @@ int main(int argc, char** argv) {
       tool.info(counts_message);
       counts_message.clear();
     };
-    auto total = [&] { return counted ? num_utts : static_cast<double>(script_entries); };
+    auto total = [&] { return counted ? num_utts / world.size() : static_cast<double>(script_entries) / world.size(); };
 
     Extractor model;
     int k = 0;
@@ -259,18 +272,20 @@ int main(int argc, char** argv) {
       Progress progress(tool.name(), ivkit::detail::message("iteration ", k + 1, "/", o.num_iters), total(), "utterances", !tool.quiet());
       ivkit::IvectorTrainerStats acc(C, D, R);
       for_each_batch(progress, [&](const StatsBatch& b) { ivkit::accumulate_ivector_stats(model, b, acc, acc_opts); });
+      world.sum(acc);
       ivkit::IvectorUpdateOptions u;
       u.minimum_divergence = o.minimum_divergence;
       if (o.update_variances) u.second_order = &second_order;
       model = ivkit::update_extractor(model, acc, u, o.update_variances ? &floor_reference : nullptr);
       progress.finish(ivkit::detail::message("objective ", acc.objective / acc.num_utterances, " per utterance (before the update)"));
       report_counts();
-      checkpoint.save(k + 1, [&](const std::string& path) { ivkit::save_ivector_extractor(path, model); });
+      if (world.rank() == 0) checkpoint.save(k + 1, [&](const std::string& path) { ivkit::save_ivector_extractor(path, model); });
       ++run_here;
     }
+    if (world.rank() != 0) return;  // every rank holds the same model; rank 0 writes it
     write_extractor(o.output, model, ubm, OutputFormat{o.kaldi_format, o.binary});
     if (!o.keep_checkpoint) checkpoint.remove();
     tool.info("wrote the extractor (R = ", R, ") to '", o.output, "' (", o.kaldi_format ? (o.binary ? "Kaldi binary" : "Kaldi text") : "ivkit",
               " format)");
-  });
+  }));
 }

@@ -38,6 +38,8 @@ class Tool {
   /// The value of --threads (0 = all).
   int threads() const { return threads_; }
   bool quiet() const { return quiet_; }
+  /// Silences progress and informational messages (the other ranks of an MPI run).
+  void set_quiet(bool q) { quiet_ = q; }
 
   /// Kaldi's option conventions, for the tools that stand in for Kaldi's feature programs:
   /// `--config FILE` (or `--config=FILE`, repeatable) reads Kaldi's config files (one `--name=value`

@@ -299,14 +299,16 @@ void FrameChunks::pass(const std::function<void(const Matrix<float>&)>& on_chunk
 }
 
 void for_each_utterance_batch(const std::string& rspecifier, std::size_t batch_size, Index expected_dim,
-                              const std::function<void(std::vector<Utterance>&)>& f, FeatureProcessing* processing) {
+                              const std::function<void(std::vector<Utterance>&)>& f, FeatureProcessing* processing, Shard shard) {
   if (batch_size < 1) throw ivkit::InvalidArgument("for_each_utterance_batch: batch_size must be >= 1");
   Prefetcher<std::vector<Utterance>> reader(
       [&](const Prefetcher<std::vector<Utterance>>::Push& push) {
         ivkit::KaldiSequentialReader<Matrix<float>> table(rspecifier);
         std::vector<Utterance> batch;
         Index dim = expected_dim > 0 ? expected_dim : -1;
+        long long position = -1;
         for (; !table.done(); table.next()) {
+          if (shard.count > 1 && (++position % shard.count) != shard.index) continue;
           Utterance u{table.key(), std::move(table.value())};
           if (processing) u.frames = processing->apply(u.key, std::move(u.frames), rspecifier);
           if (u.frames.rows() > 0) {

@@ -114,10 +114,17 @@ struct Utterance {
   ivkit::Matrix<float> frames;
 };
 
+/// Which utterances of a table this process takes: those whose position i (from 0, in table order)
+/// has i % count == index (the ranks of an MPI run).
+struct Shard {
+  int index = 0, count = 1;
+};
+
 /// Reads `rspecifier` in batches of up to `batch_size` utterances (in table order) and calls `f` on
 /// each. `expected_dim` (> 0) is checked for every utterance (the UBM's dimension), after
-/// `processing` (may be null).
+/// `processing` (may be null). Only the utterances of `shard` are processed.
 void for_each_utterance_batch(const std::string& rspecifier, std::size_t batch_size, ivkit::Index expected_dim,
-                              const std::function<void(std::vector<Utterance>&)>& f, FeatureProcessing* processing = nullptr);
+                              const std::function<void(std::vector<Utterance>&)>& f, FeatureProcessing* processing = nullptr,
+                              Shard shard = {});
 
 }  // namespace ivkit_tools
