@@ -27,13 +27,11 @@
 #include <ivkit/features/wav_reader.hpp>
 #include <ivkit/io/kaldi_reader.hpp>
 
+#include "support/files.hpp"
+
 using namespace ivkit;
 
 namespace {
-
-std::string fixture(const std::string& name) {
-  return (std::filesystem::path(__FILE__).parent_path().parent_path() / "data" / "kaldi_recipe" / name).string();
-}
 
 /// conf/mfcc.conf of egs/voxceleb/v1, with --dither=0.
 MfccOptions voxceleb_mfcc() {
@@ -65,8 +63,8 @@ TEST_CASE("MFCC of the voxceleb conf equals compute-mfcc-feats' within the state
   const Mfcc<float> mfcc(o);
   double worst_clear = 0, worst_all = 0;
   Index clear_frames = 0, frames = 0;
-  for (KaldiSequentialReader<Matrix<float>> ref("ark:" + fixture("mfcc.ark")); !ref.done(); ref.next()) {
-    const WavData w = read_wav(fixture("wav/" + ref.key() + ".wav"));
+  for (KaldiSequentialReader<Matrix<float>> ref("ark:" + ivkit_test::recipe_fixture("mfcc.ark")); !ref.done(); ref.next()) {
+    const WavData w = read_wav(ivkit_test::recipe_fixture("wav/" + ref.key() + ".wav"));
     const Matrix<float> m = mfcc.compute(w.vector(), w.sample_rate());
     REQUIRE(m.rows() == ref.value().rows());
     REQUIRE(m.cols() == 24);
@@ -96,8 +94,8 @@ TEST_CASE("log mel filterbanks equal compute-fbank-feats' within the stated tole
   o.mel.high_freq = 7600;
   const Fbank<float> fbank(o);
   double worst_clear = 0, worst_all = 0;
-  for (KaldiSequentialReader<Matrix<float>> ref("ark:" + fixture("fbank.ark")); !ref.done(); ref.next()) {
-    const WavData w = read_wav(fixture("wav/" + ref.key() + ".wav"));
+  for (KaldiSequentialReader<Matrix<float>> ref("ark:" + ivkit_test::recipe_fixture("fbank.ark")); !ref.done(); ref.next()) {
+    const WavData w = read_wav(ivkit_test::recipe_fixture("wav/" + ref.key() + ".wav"));
     const Matrix<float> m = fbank.compute(w.vector(), w.sample_rate());
     REQUIRE(m.rows() == ref.value().rows());
     const Matrix<double> margin = bin_margins(w, o.mel, o.frame);
@@ -114,16 +112,16 @@ TEST_CASE("log mel filterbanks equal compute-fbank-feats' within the stated tole
 }
 
 TEST_CASE("compute-vad, add-deltas, apply-cmvn-sliding and select-voiced-frames on Kaldi's MFCCs") {
-  KaldiRandomAccessReader<Vector<float>> vad(std::string("ark:") + fixture("vad.ark"));
-  KaldiRandomAccessReader<Matrix<float>> deltas(std::string("ark:") + fixture("feats_deltas.ark"));
-  KaldiRandomAccessReader<Matrix<float>> cmn(std::string("ark:") + fixture("feats_cmvn.ark"));
-  KaldiRandomAccessReader<Matrix<float>> sid(std::string("ark:") + fixture("feats_sid.ark"));
+  KaldiRandomAccessReader<Vector<float>> vad(std::string("ark:") + ivkit_test::recipe_fixture("vad.ark"));
+  KaldiRandomAccessReader<Matrix<float>> deltas(std::string("ark:") + ivkit_test::recipe_fixture("feats_deltas.ark"));
+  KaldiRandomAccessReader<Matrix<float>> cmn(std::string("ark:") + ivkit_test::recipe_fixture("feats_cmvn.ark"));
+  KaldiRandomAccessReader<Matrix<float>> sid(std::string("ark:") + ivkit_test::recipe_fixture("feats_sid.ark"));
   DeltaOptions d;
   d.order = 2;
   d.window = 3;
   SlidingCmvnOptions c;  // 300 frames, centred, means only: sid's defaults
   Index checked_deltas = 0;
-  for (KaldiSequentialReader<Matrix<float>> mfcc("ark:" + fixture("mfcc.ark")); !mfcc.done(); mfcc.next()) {
+  for (KaldiSequentialReader<Matrix<float>> mfcc("ark:" + ivkit_test::recipe_fixture("mfcc.ark")); !mfcc.done(); mfcc.next()) {
     const std::string& key = mfcc.key();
     const std::vector<bool> voiced = compute_vad(mfcc.value(), VadOptions{5.5, 0.5, 0, 0.6});
     const Vector<float>& ref_vad = vad.value(key);

@@ -13,33 +13,16 @@
 #include "ivkit/io/kaldi_gselect.hpp"
 #include "ivkit/io/kaldi_reader.hpp"
 #include "ivkit/io/kaldi_writer.hpp"
-
-namespace fs = std::filesystem;
-
-namespace {
-
-std::string fixture(const std::string& name) {
-  return (fs::path(__FILE__).parent_path().parent_path() / "data" / "kaldi_recipe" / name).string();
-}
-
-std::string slurp(const std::string& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream os;
-  os << in.rdbuf();
-  return os.str();
-}
-
-}  // namespace
+#include "support/files.hpp"
 
 TEST_CASE("Kaldi's gselect archives, binary and text, read and written back byte for byte") {
-  const fs::path dir = fs::temp_directory_path() / ("ivkit_test_gselect_" + std::to_string(::getpid()));
-  fs::create_directories(dir);
+  ivkit_test::TempDir dir("gselect");
   std::size_t utts = 0, frames = 0;
   {
-    ivkit::KaldiRandomAccessReader<ivkit::Int32VectorVector> text("ark:" + fixture("gselect.txt"));
-    ivkit::KaldiWriter<ivkit::Int32VectorVector> bin_out("ark:" + (dir / "g.ark").string());
-    ivkit::KaldiWriter<ivkit::Int32VectorVector> txt_out("ark,t:" + (dir / "g.txt").string());
-    for (ivkit::KaldiSequentialReader<ivkit::Int32VectorVector> bin("ark:" + fixture("gselect.ark")); !bin.done(); bin.next()) {
+    ivkit::KaldiRandomAccessReader<ivkit::Int32VectorVector> text("ark:" + ivkit_test::recipe_fixture("gselect.txt"));
+    ivkit::KaldiWriter<ivkit::Int32VectorVector> bin_out("ark:" + dir / "g.ark");
+    ivkit::KaldiWriter<ivkit::Int32VectorVector> txt_out("ark,t:" + dir / "g.txt");
+    for (ivkit::KaldiSequentialReader<ivkit::Int32VectorVector> bin("ark:" + ivkit_test::recipe_fixture("gselect.ark")); !bin.done(); bin.next()) {
       const auto& sel = bin.value();
       CHECK(sel == text.value(bin.key()));
       for (const auto& f : sel) CHECK(f.size() == 20);  // gmm-gselect --n=20
@@ -55,9 +38,8 @@ TEST_CASE("Kaldi's gselect archives, binary and text, read and written back byte
   }
   CHECK(utts == 8);
   CHECK(frames == 1956);
-  CHECK(slurp((dir / "g.ark").string()) == slurp(fixture("gselect.ark")));
-  CHECK(slurp((dir / "g.txt").string()) == slurp(fixture("gselect.txt")));
-  fs::remove_all(dir);
+  CHECK(ivkit_test::slurp(dir / "g.ark") == ivkit_test::slurp(ivkit_test::recipe_fixture("gselect.ark")));
+  CHECK(ivkit_test::slurp(dir / "g.txt") == ivkit_test::slurp(ivkit_test::recipe_fixture("gselect.txt")));
 
   // Tables that are not a selection for the model are clear errors.
   CHECK_THROWS_WITH_AS(ivkit::gselect_from_table({{1, 2}, {3}}, 8, "u"), "u: frame 1 selects 1 Gaussians but frame 0 selects 2 (every frame must select the same number)",

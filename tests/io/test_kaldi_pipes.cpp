@@ -16,40 +16,12 @@
 #include "ivkit/io/kaldi_matrix.hpp"
 #include "ivkit/io/kaldi_reader.hpp"
 #include "ivkit/io/kaldi_writer.hpp"
-
-namespace fs = std::filesystem;
-
-#define CHECK_THROWS_MSG(expr, msg, type)                              \
-  do {                                                                 \
-    const std::string ivkit_expected_message_ = (msg);                 \
-    CHECK_THROWS_WITH_AS(expr, ivkit_expected_message_.c_str(), type); \
-  } while (0)
+#include "support/files.hpp"
 
 namespace {
 
 using MatF = ivkit::Matrix<float>;
 using VecF = ivkit::Vector<float>;
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    path = fs::temp_directory_path() / ("ivkit_test_pipes_" + std::to_string(::getpid()));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string operator/(const std::string& f) const { return (path / f).string(); }
-};
-
-std::string slurp(const std::string& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream os;
-  os << in.rdbuf();
-  return os.str();
-}
 
 MatF mat(ivkit::Index r, ivkit::Index c, float start) {
   MatF m(r, c);
@@ -82,7 +54,7 @@ struct IgnoreSigpipe {
 }  // namespace
 
 TEST_CASE("ark:cmd | and scp:cmd | read a command's output, sequentially and by key") {
-  TempDir d;
+  ivkit_test::TempDir d("pipes");
   const auto items = write_archive(d / "m.ark");
   // A real pipeline: the archive through two commands.
   auto got = read_all<MatF>("ark,s,cs:cat " + (d / "m.ark") + " | cat |");
@@ -112,7 +84,7 @@ TEST_CASE("ark:cmd | and scp:cmd | read a command's output, sequentially and by 
 }
 
 TEST_CASE("script entries that are commands, and single objects from and to commands") {
-  TempDir d;
+  ivkit_test::TempDir d("pipes");
   const auto items = write_archive(d / "m.ark");
   {
     ivkit::KaldiWriter<MatF> w("ark:" + (d / "one_b.ark"));
@@ -130,12 +102,12 @@ TEST_CASE("script entries that are commands, and single objects from and to comm
   // Single objects: a matrix read from a command, written to a command.
   const MatF m = mat(2, 3, 1);
   ivkit::write_kaldi_matrix("| cat > " + (d / "piped.mat"), m);
-  CHECK(slurp(d / "piped.mat").size() > 0);
+  CHECK(ivkit_test::slurp(d / "piped.mat").size() > 0);
   CHECK(ivkit::read_kaldi_matrix<float>("cat " + (d / "piped.mat") + " |") == m);
 }
 
 TEST_CASE("ark:| cmd writes through a command; close() waits for it") {
-  TempDir d;
+  ivkit_test::TempDir d("pipes");
   {
     ivkit::KaldiWriter<VecF> w("ark,t:| gzip -c > " + (d / "v.txt.gz"));
     w.write("u1", VecF::Constant(3, 1.5f));
@@ -149,7 +121,7 @@ TEST_CASE("ark:| cmd writes through a command; close() waits for it") {
 }
 
 TEST_CASE("a failing command is an IoError naming it, never a short table") {
-  TempDir d;
+  ivkit_test::TempDir d("pipes");
   write_archive(d / "m.ark");
   // The command writes a good archive, then fails: the reader must not take the table as complete.
   const std::string failing = "cat " + (d / "m.ark") + "; exit 3";

@@ -22,21 +22,9 @@
 #include "ivkit/io/kaldi_matrix.hpp"
 #include "ivkit/io/kaldi_plda.hpp"
 #include "ivkit/io/kaldi_transform.hpp"
-
-namespace fs = std::filesystem;
+#include "support/files.hpp"
 
 namespace {
-
-std::string fixture(const std::string& name) {
-  return (fs::path(__FILE__).parent_path().parent_path() / "data" / "kaldi_recipe" / name).string();
-}
-
-std::string slurp(const std::string& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream os;
-  os << in.rdbuf();
-  return os.str();
-}
 
 /// One item of a Kaldi binary object: a token, an int32, or a typed array with its shape.
 struct Item {
@@ -105,7 +93,7 @@ std::vector<Item> walk(const std::string& bytes) {
 
 /// Kaldi's file and ivkit's rewrite: the same items; values within `rel` of each array's largest magnitude.
 void same_layout(const std::string& kaldi_path, const std::string& ivkit_path, double rel) {
-  const std::string a = slurp(kaldi_path), b = slurp(ivkit_path);
+  const std::string a = ivkit_test::slurp(kaldi_path), b = ivkit_test::slurp(ivkit_path);
   CHECK(a.size() == b.size());
   const std::vector<Item> x = walk(a), y = walk(b);
   REQUIRE(x.size() == y.size());
@@ -127,36 +115,26 @@ void same_layout(const std::string& kaldi_path, const std::string& ivkit_path, d
   CHECK(worst <= rel);
 }
 
-struct TempDir {
-  fs::path path = fs::temp_directory_path() / ("ivkit_test_recipe_models_" + std::to_string(::getpid()));
-  TempDir() { fs::create_directories(path); }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string operator/(const std::string& f) const { return (path / f).string(); }
-};
-
 }  // namespace
 
 TEST_CASE("ivkit writes Kaldi's UBMs, extractor, PLDA and LDA transform with Kaldi's byte layout") {
-  TempDir dir;
+  ivkit_test::TempDir dir("recipe_models");
   // Float GMMs: ivkit recomputes gconsts and P mu from its parameters, rounding in the last bits.
-  ivkit::write_kaldi_diag_gmm(dir / "final.dubm", ivkit::read_kaldi_diag_gmm<float>(fixture("final.dubm")), true);
-  same_layout(fixture("final.dubm"), dir / "final.dubm", 1e-5);
-  const auto ubm = ivkit::read_kaldi_full_gmm<double>(fixture("final.ubm"));
-  ivkit::write_kaldi_full_gmm(dir / "final.ubm", ivkit::read_kaldi_full_gmm<float>(fixture("final.ubm")), true);
-  same_layout(fixture("final.ubm"), dir / "final.ubm", 1e-5);
+  ivkit::write_kaldi_diag_gmm(dir / "final.dubm", ivkit::read_kaldi_diag_gmm<float>(ivkit_test::recipe_fixture("final.dubm")), true);
+  same_layout(ivkit_test::recipe_fixture("final.dubm"), dir / "final.dubm", 1e-5);
+  const auto ubm = ivkit::read_kaldi_full_gmm<double>(ivkit_test::recipe_fixture("final.ubm"));
+  ivkit::write_kaldi_full_gmm(dir / "final.ubm", ivkit::read_kaldi_full_gmm<float>(ivkit_test::recipe_fixture("final.ubm")), true);
+  same_layout(ivkit_test::recipe_fixture("final.ubm"), dir / "final.ubm", 1e-5);
   // The extractor through ivkit's model (Kaldi's offset convention), with the UBM weights as w_vec.
-  const auto data = ivkit::read_kaldi_ivector_extractor_data<double>(fixture("final.ie"));
-  const auto ex = ivkit::read_kaldi_ivector_extractor<double>(fixture("final.ie"), ubm);
+  const auto data = ivkit::read_kaldi_ivector_extractor_data<double>(ivkit_test::recipe_fixture("final.ie"));
+  const auto ex = ivkit::read_kaldi_ivector_extractor<double>(ivkit_test::recipe_fixture("final.ie"), ubm);
   ivkit::write_kaldi_ivector_extractor(dir / "final.ie", ex, data.weights, true);
-  same_layout(fixture("final.ie"), dir / "final.ie", 1e-9);
+  same_layout(ivkit_test::recipe_fixture("final.ie"), dir / "final.ie", 1e-9);
   // The stored contents as they are: byte for byte.
   ivkit::write_kaldi_ivector_extractor(dir / "final_data.ie", data, true);
-  CHECK(slurp(dir / "final_data.ie") == slurp(fixture("final.ie")));
-  ivkit::write_kaldi_plda(dir / "plda", ivkit::read_kaldi_plda<double>(fixture("plda")), true);
-  CHECK(slurp(dir / "plda") == slurp(fixture("plda")));
-  ivkit::write_kaldi_matrix(dir / "transform.mat", ivkit::read_kaldi_matrix<float>(fixture("transform.mat")));
-  CHECK(slurp(dir / "transform.mat") == slurp(fixture("transform.mat")));
+  CHECK(ivkit_test::slurp(dir / "final_data.ie") == ivkit_test::slurp(ivkit_test::recipe_fixture("final.ie")));
+  ivkit::write_kaldi_plda(dir / "plda", ivkit::read_kaldi_plda<double>(ivkit_test::recipe_fixture("plda")), true);
+  CHECK(ivkit_test::slurp(dir / "plda") == ivkit_test::slurp(ivkit_test::recipe_fixture("plda")));
+  ivkit::write_kaldi_matrix(dir / "transform.mat", ivkit::read_kaldi_matrix<float>(ivkit_test::recipe_fixture("transform.mat")));
+  CHECK(ivkit_test::slurp(dir / "transform.mat") == ivkit_test::slurp(ivkit_test::recipe_fixture("transform.mat")));
 }
