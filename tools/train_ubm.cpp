@@ -12,6 +12,7 @@
 #include <ivkit/io/model_files.hpp>
 
 #include "common/checkpoint.hpp"
+#include "common/mpi_world.hpp"
 #include "common/cli.hpp"
 #include "common/features.hpp"
 #include "common/models.hpp"
@@ -48,6 +49,7 @@ ivkit::LowOccupancy parse_low_occupancy(const std::string& s) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  MpiWorld world(argc, argv);
   Tool tool("ivkit-train-ubm",
             "Trains a UBM by EM from features (a Kaldi rspecifier): a diagonal-covariance GMM (Kaldi's gmm-global-init-from-feats "
             "and gmm-global-est; sid/train_diag_ubm.sh) and, with --full, full-covariance iterations on top (fgmm-global-est; "
@@ -96,7 +98,15 @@ int main(int argc, char** argv) {
   processing.add_options(app);
   tool.add_threads_option();
 
-  return tool.run(argc, argv, [&] {
+  return world.finish(tool.run(argc, argv, [&] {
+    if (world.distributed()) {
+      if (o.resume) throw UsageError("--resume is not supported under MPI: run again from the start");
+      if (o.from.empty())
+        throw UsageError("under MPI, give --from: initialise with one process (as Kaldi's gmm-global-init-from-feats runs in one), "
+                         "then run the EM iterations across processes");
+      if (world.rank() != 0) tool.set_quiet(true);
+      tool.info("training on ", world.size(), " MPI processes; each reads every ", world.size(), "th utterance");
+    }
     processing.finish_options(app, tool);
     if (!app.get_option("--binary")->empty() && !o.kaldi_format) throw UsageError("--binary applies to --kaldi-format output only");
     const OutputFormat out_format{o.kaldi_format, o.binary};
@@ -148,7 +158,8 @@ int main(int argc, char** argv) {
                       {"seed", std::to_string(o.seed)}};
     Checkpointer checkpoint(tool.name(), o.output, fp);
 
-    FrameChunks data(o.feats, o.subsample, kChunkFrames, static_cast<std::size_t>(o.cache_mb * 1048576.0), &processing);
+    FrameChunks data(o.feats, o.subsample, kChunkFrames, static_cast<std::size_t>(o.cache_mb * 1048576.0), &processing,
+                     Shard{world.rank(), world.size()});
     Ubm model;
     int k = 0;  // iterations done
     if (o.resume) {
@@ -245,6 +256,7 @@ int main(int argc, char** argv) {
             else ivkit::accumulate_em_stats(model.diag(), chunk, acc, accumulate);
           },
           {}, &progress);
+      world.sum(acc);
       ivkit::EmUpdateOptions u = update;
       u.seed = iteration_seed(o.seed, k);
       ivkit::EmUpdateReport report;
@@ -270,13 +282,14 @@ int main(int argc, char** argv) {
       }
       progress.finish(ivkit::detail::message("average log-likelihood ", acc.average_log_likelihood(), " per frame over ", acc.num_frames,
                                              " frames", event));
-      checkpoint.save(k + 1, [&](const std::string& path) { write_ubm(path, model, OutputFormat{}); });
+      if (world.rank() == 0) checkpoint.save(k + 1, [&](const std::string& path) { write_ubm(path, model, OutputFormat{}); });
       ++run_here;
     }
     if (model.num_components() == 0) throw ivkit::InvalidArgument("no model: give --num-iters > 0 or --from");
+    if (world.rank() != 0) return;  // every rank holds the same model; rank 0 writes it
     write_ubm(o.output, model, out_format);
     if (!o.keep_checkpoint) checkpoint.remove();
     tool.info("wrote ", model.describe(), " to '", o.output, "' (", o.kaldi_format ? (o.binary ? "Kaldi binary" : "Kaldi text") : "ivkit",
               " format)");
-  });
+  }));
 }

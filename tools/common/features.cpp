@@ -199,8 +199,9 @@ void check_finite_frames(const Matrix<float>& frames, const std::string& key, co
       throw ivkit::NonFiniteInput(message("utterance '", key, "' in '", rspecifier, "': frame ", t, " holds NaN or Inf"));
 }
 
-FrameChunks::FrameChunks(std::string rspecifier, int subsample, Index chunk_frames, std::size_t cache_bytes, FeatureProcessing* processing)
-    : rspecifier_(std::move(rspecifier)), processing_(processing), subsample_(subsample), chunk_frames_(chunk_frames), cache_limit_(cache_bytes) {
+FrameChunks::FrameChunks(std::string rspecifier, int subsample, Index chunk_frames, std::size_t cache_bytes, FeatureProcessing* processing,
+                         Shard shard)
+    : rspecifier_(std::move(rspecifier)), processing_(processing), shard_(shard), subsample_(subsample), chunk_frames_(chunk_frames), cache_limit_(cache_bytes) {
   if (subsample_ < 1) throw ivkit::InvalidArgument(message("FrameChunks: subsample must be >= 1, got ", subsample_));
   if (chunk_frames_ < 1) throw ivkit::InvalidArgument(message("FrameChunks: chunk_frames must be >= 1, got ", chunk_frames_));
   cache_enabled_ = cache_limit_ > 0;
@@ -225,7 +226,9 @@ void FrameChunks::pass(const std::function<void(const Matrix<float>&)>& on_chunk
         ivkit::KaldiSequentialReader<Matrix<float>> table(rspecifier_);
         Chunk chunk;
         Index fill = 0;
+        long long position = -1;
         for (; !table.done(); table.next()) {
+          if (shard_.count > 1 && (++position % shard_.count) != shard_.index) continue;
           const std::string& key = table.key();
           Matrix<float> m = std::move(table.value());
           if (processing_) m = processing_->apply(key, std::move(m), rspecifier_);

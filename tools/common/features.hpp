@@ -74,13 +74,21 @@ std::size_t count_script_entries(const std::string& rspecifier);
 /// Throws ivkit::NonFiniteInput naming the utterance, the frame and the table when a frame holds NaN or Inf.
 void check_finite_frames(const ivkit::Matrix<float>& frames, const std::string& key, const std::string& rspecifier);
 
+/// Which utterances of a table this process takes: those whose position i (from 0, in table order)
+/// has i % count == index (the ranks of an MPI run).
+struct Shard {
+  int index = 0, count = 1;
+};
+
 class FrameChunks {
  public:
   /// @param subsample keep frames 0, n, 2n, ... of each utterance (1 = all)
   /// @param chunk_frames frames per chunk
   /// @param cache_bytes keep the chunks in memory up to this size (0: never)
   /// @param processing applied to each utterance as it is read (may be null)
-  FrameChunks(std::string rspecifier, int subsample, ivkit::Index chunk_frames, std::size_t cache_bytes, FeatureProcessing* processing = nullptr);
+  /// @param shard the utterances this process reads (MPI ranks)
+  FrameChunks(std::string rspecifier, int subsample, ivkit::Index chunk_frames, std::size_t cache_bytes, FeatureProcessing* processing = nullptr,
+              Shard shard = {});
 
   /// One pass over the data: `on_chunk` for each chunk, in order. `on_utterance` (may be empty) sees
   /// each utterance's frames (after subsampling) as they are read, in the reading thread. `progress`
@@ -98,6 +106,7 @@ class FrameChunks {
  private:
   std::string rspecifier_;
   FeatureProcessing* processing_;
+  Shard shard_;
   int subsample_;
   ivkit::Index chunk_frames_;
   std::size_t cache_limit_;
@@ -112,12 +121,6 @@ class FrameChunks {
 struct Utterance {
   std::string key;
   ivkit::Matrix<float> frames;
-};
-
-/// Which utterances of a table this process takes: those whose position i (from 0, in table order)
-/// has i % count == index (the ranks of an MPI run).
-struct Shard {
-  int index = 0, count = 1;
 };
 
 /// Reads `rspecifier` in batches of up to `batch_size` utterances (in table order) and calls `f` on

@@ -38,6 +38,9 @@ MpiWorld::~MpiWorld() {
 void MpiWorld::sum(ivkit::IvectorTrainerStats& acc) const {
   if (distributed()) ivkit::mpi::allreduce(acc, MPI_COMM_WORLD);
 }
+void MpiWorld::sum(ivkit::EmAccumulator& acc) const {
+  if (distributed()) ivkit::mpi::allreduce(acc, MPI_COMM_WORLD);
+}
 void MpiWorld::sum(ivkit::Matrix<double>& m) const {
   if (distributed()) ivkit::mpi::allreduce_sum(m, MPI_COMM_WORLD);
 }
@@ -64,6 +67,7 @@ MpiWorld::MpiWorld(int&, char**&) {
 }
 MpiWorld::~MpiWorld() = default;
 void MpiWorld::sum(ivkit::IvectorTrainerStats&) const {}
+void MpiWorld::sum(ivkit::EmAccumulator&) const {}
 void MpiWorld::sum(ivkit::Matrix<double>&) const {}
 void MpiWorld::sum(double&) const {}
 int MpiWorld::finish(int exit_code) { return exit_code; }

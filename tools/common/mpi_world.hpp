@@ -6,6 +6,7 @@
 #pragma once
 
 #include <ivkit/core/types.hpp>
+#include <ivkit/gmm/em_accumulator.hpp>
 #include <ivkit/ivector/trainer.hpp>
 
 namespace ivkit_tools {
@@ -27,6 +28,7 @@ class MpiWorld {
 
   /// Sums over the ranks, in place. @throws ivkit::IoError naming the MPI error
   void sum(ivkit::IvectorTrainerStats& acc) const;
+  void sum(ivkit::EmAccumulator& acc) const;
   void sum(ivkit::Matrix<double>& m) const;
   void sum(double& x) const;
 
