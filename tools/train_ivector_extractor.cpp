@@ -9,6 +9,8 @@
 #include <ivkit/ivector/init.hpp>
 #include <ivkit/ivector/trainer.hpp>
 
+#include <ivkit/io/accumulator_files.hpp>
+
 #include "common/checkpoint.hpp"
 #include "common/mpi_world.hpp"
 #include "common/cli.hpp"
@@ -28,7 +30,7 @@ constexpr std::size_t kBatch = 256;       // utterances per statistics batch (fi
 constexpr Index kPcaUtterances = 2000;    // utterances the PCA initialisation looks at
 
 struct Options {
-  std::string ubm, feats, output, gselect, init = "random", convention = "kaldi", from;
+  std::string ubm, feats, output, gselect, init = "random", convention = "kaldi", from, write_accs;
   Index ivector_dim = 400;
   int num_iters = 10, stop_after = 0;
   PosteriorOptions post;
@@ -75,6 +77,9 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   app.add_option("--max-count", o.post.max_count, "cap the total count of an utterance (0 = no cap; Kaldi's --max-count)")
       ->check(CLI::NonNegativeNumber);
+  app.add_option("--write-accs", o.write_accs,
+                 "with --from: accumulate that extractor's statistics on the features, write them to this file and stop (one job of "
+                 "Kaldi's ivector-extractor-acc-stats; ivkit-sum-accs sums the jobs' files and updates)");
   app.add_option("--from", o.from,
                  "continue training this extractor instead of initialising (ivkit file or Kaldi's final.ie, as Kaldi's "
                  "ivector-extractor-acc-stats and -est take any model); its dimension and prior convention are kept");
@@ -220,6 +225,22 @@ int main(int argc, char** argv) {
     };
     auto total = [&] { return counted ? num_utts / world.size() : static_cast<double>(script_entries) / world.size(); };
 
+    if (!o.write_accs.empty()) {
+      if (o.from.empty()) throw UsageError("--write-accs needs --from: the extractor whose statistics are accumulated");
+      if (world.distributed()) throw UsageError("--write-accs is the queue pattern (one file per job); under MPI the ranks sum in memory");
+      if (o.update_variances) throw UsageError("--write-accs does not carry the second-order statistics --update-variances needs");
+      Extractor m = std::move(from_model);
+      m.set_approximation_weights(ubm.weights());
+      ivkit::IvectorAccumulateOptions ao;
+      ao.batch_size = static_cast<Index>(kBatch);
+      ao.num_threads = tool.threads();
+      ivkit::IvectorTrainerStats acc(C, D, R);
+      Progress progress(tool.name(), "accumulating", total(), "utterances", !tool.quiet());
+      for_each_batch(progress, [&](const StatsBatch& b) { ivkit::accumulate_ivector_stats(m, b, acc, ao); });
+      ivkit::save_ivector_trainer_stats(o.write_accs, acc);
+      progress.finish(ivkit::detail::message("objective ", acc.objective / acc.num_utterances, " per utterance; wrote '", o.write_accs, "'"));
+      return;
+    }
     Extractor model;
     int k = 0;
     if (o.resume) {

@@ -9,6 +9,7 @@
 #include <ivkit/gmm/em_accumulator.hpp>
 #include <ivkit/gmm/em_update.hpp>
 #include <ivkit/gmm/init.hpp>
+#include <ivkit/io/accumulator_files.hpp>
 #include <ivkit/io/model_files.hpp>
 
 #include "common/checkpoint.hpp"
@@ -27,7 +28,7 @@ namespace {
 constexpr Index kChunkFrames = 32768;  // frames per statistics chunk (fixed: results do not depend on threads)
 
 struct Options {
-  std::string feats, output, init = "random", from, low_occupancy = "split";
+  std::string feats, output, init = "random", from, low_occupancy = "split", write_accs;
   Index num_gauss = 256, num_frames = 500000, top_n = 0;
   int num_iters = 20, num_full_iters = 4, iters_per_split = 4, kmeans_iters = 10, subsample = 1, stop_after = 0;
   double initial_proportion = 0.5, min_post = 0.0, min_weight = 1e-4, min_occupancy = 10.0, variance_floor = 1e-3, perturbation = 0.2;
@@ -38,7 +39,6 @@ struct Options {
 
 // Random choices of iteration k (mixing up, re-splitting) are seeded from the seed and k only, so a
 // resumed run makes the same choices as an uninterrupted one.
-std::uint64_t iteration_seed(std::uint64_t seed, int k) { return seed + 0x9E3779B97F4A7C15ull * static_cast<std::uint64_t>(k + 1); }
 
 ivkit::LowOccupancy parse_low_occupancy(const std::string& s) {
   if (s == "remove") return ivkit::LowOccupancy::Remove;
@@ -72,6 +72,9 @@ int main(int argc, char** argv) {
   app.add_option("--iters-per-split", o.iters_per_split, "split init: EM iterations after each doubling")->check(CLI::NonNegativeNumber);
   app.add_option("--kmeans-iters", o.kmeans_iters, "kmeans init: Lloyd iterations")->check(CLI::NonNegativeNumber);
   app.add_option("--num-frames", o.num_frames, "frames sampled (uniformly, over all the data) for the initialisation")->check(CLI::PositiveNumber);
+  app.add_option("--write-accs", o.write_accs,
+                 "with --from: accumulate the EM statistics of that model (full-covariance ones with --full) on the features, write "
+                 "them to this file and stop (one job of Kaldi's gmm-global-acc-stats; ivkit-sum-accs sums the jobs' files and updates)");
   app.add_option("--from", o.from, "start EM from this UBM instead of initialising (ivkit or Kaldi file; with --full a diagonal one is converted)");
   app.add_flag("--full", o.full, "train a full-covariance UBM: --num-full-iters full-covariance iterations after the diagonal ones");
   app.add_option("--num-full-iters", o.num_full_iters, "full-covariance EM iterations (with --full)")->check(CLI::NonNegativeNumber);
@@ -117,6 +120,28 @@ int main(int argc, char** argv) {
     if (!o.from.empty()) {
       from = read_ubm(o.from);
       if (from.is_full() && !o.full) throw UsageError("--from '" + o.from + "' is a full-covariance UBM: add --full to continue training it");
+    }
+    if (!o.write_accs.empty()) {
+      if (o.from.empty()) throw UsageError("--write-accs needs --from: the model whose statistics are accumulated");
+      if (world.distributed()) throw UsageError("--write-accs is the queue pattern (one file per job); under MPI the ranks sum in memory");
+      const Ubm model = o.full && !from.is_full() ? Ubm(ivkit::to_full(from.diag())) : from;
+      FrameChunks data(o.feats, o.subsample, kChunkFrames, 0, &processing);
+      ivkit::AccumulateOptions accumulate;
+      accumulate.num_threads = tool.threads();
+      accumulate.top_n = o.top_n;
+      accumulate.min_post = o.min_post;
+      ivkit::EmAccumulator acc = model.is_full() ? ivkit::EmAccumulator(model.full()) : ivkit::EmAccumulator(model.diag());
+      Progress progress(tool.name(), "accumulating", static_cast<double>(count_script_entries(o.feats)), "utterances", !tool.quiet());
+      data.pass(
+          [&](const Matrix<float>& chunk) {
+            if (model.is_full()) ivkit::accumulate_em_stats(model.full(), chunk, acc, accumulate);
+            else ivkit::accumulate_em_stats(model.diag(), chunk, acc, accumulate);
+          },
+          {}, &progress);
+      ivkit::save_em_accumulator(o.write_accs, acc);
+      progress.finish(ivkit::detail::message(acc.num_frames, " frames, average log-likelihood ", acc.average_log_likelihood(), "; wrote '",
+                                             o.write_accs, "'"));
+      return;
     }
     const bool from_full = !o.from.empty() && from.is_full();
     const Index target = o.from.empty() ? o.num_gauss : from.num_components();

@@ -4,6 +4,7 @@
 // files are converted on reading.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <variant>
 
@@ -41,6 +42,11 @@ class ModelPath {
  private:
   std::string path_, temporary_;
 };
+
+/// The seed of EM iteration k (0-based; -1 for the initialisation) of a UBM trained with `seed`:
+/// re-splits of low-occupancy Gaussians draw from it, so one process, MPI ranks and the jobs of a
+/// queue (ivkit-sum-accs --iteration k) make the same model.
+inline std::uint64_t iteration_seed(std::uint64_t seed, int k) { return seed + 0x9E3779B97F4A7C15ull * static_cast<std::uint64_t>(k + 1); }
 
 /// How the tools write models: ivkit's format, or Kaldi's (binary or text).
 struct OutputFormat {
