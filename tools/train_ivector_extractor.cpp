@@ -90,7 +90,10 @@ int main(int argc, char** argv) {
                  "kaldi: w ~ N(prior_offset e1, I), m = 0 (writable in Kaldi's format); zero-mean: w ~ N(0, I), m = UBM means (SIDEKIT)")
       ->check(CLI::IsMember({"kaldi", "zero-mean"}));
   app.add_option("--prior-offset", o.prior_offset, "Kaldi convention: the prior mean of the first i-vector dimension")->check(CLI::PositiveNumber);
-  app.add_flag("--update-variances", o.update_variances, "re-estimate the (diagonal) covariances too (Kaldi's --update-variances)");
+  app.add_flag("--update-variances", o.update_variances,
+               "re-estimate the covariances too (Kaldi's --update-variances): diagonal ones for a diagonal UBM, full ones for a full UBM "
+               "(from the packed full scatter of every utterance), each kept at least 1% of the UBM's in the PSD order and its "
+               "eigenvalues floored as Kaldi's ivector-extractor-est does");
   app.add_option("--minimum-divergence", o.minimum_divergence, "re-estimate the prior after every iteration (Brummer's minimum divergence)");
   app.add_option("--seed", o.seed, "random seed of the initialisation");
   app.add_option("--stats-memory-mb", o.memory_mb, "keep the statistics in memory up to this size, else recompute them every iteration")
@@ -131,8 +134,6 @@ int main(int argc, char** argv) {
     if (kaldi && o.ivector_dim < 2) throw UsageError("--prior-convention kaldi needs --ivector-dim >= 2 (the first dimension holds the offset)");
     if (!o.gselect.empty() && app.count("--num-gselect")) throw UsageError("--num-gselect applies only without --gselect");
     const Ubm ubm = o.from.empty() ? read_ubm(o.ubm) : ubm_for_from;
-    if (o.update_variances && ubm.is_full())
-      throw UsageError("--update-variances is implemented for diagonal models; '" + o.ubm + "' is a full-covariance UBM");
     tool.info("UBM '", o.ubm, "': ", ubm.describe());
     const Index C = ubm.num_components(), D = ubm.dim(), R = o.ivector_dim;
     PosteriorOptions post = o.post;
@@ -166,7 +167,9 @@ int main(int argc, char** argv) {
     bool storing = memory_limit > 0, complete = false, counted = false;
     std::string counts_message;
     double num_utts = 0, num_frames = 0, total_count = 0;
-    Matrix<double> second_order = Matrix<double>::Zero(C, D);
+    // Corpus totals of the second-order statistics: the diagonal (C x D), or for a full UBM the
+    // packed full scatter (C x D(D+1)/2) the full-covariance update needs.
+    Matrix<double> second_order = Matrix<double>::Zero(C, ubm.is_full() ? ivkit::packed_size(D) : D);
     StatsBatch pca_stats(C, D);
     const std::size_t script_entries = count_script_entries(o.feats);
     auto for_each_batch = [&](Progress& progress, const std::function<void(const StatsBatch&)>& f) {
@@ -283,7 +286,10 @@ int main(int argc, char** argv) {
     // The covariances never fall below 1% of the UBM's (IvectorUpdateOptions::reference_floor), as
     // train_extractor does: the same model on a resumed run.
     ivkit::CovarianceFloorReference<float> floor_reference;
-    if (o.update_variances) floor_reference.variances = ubm.diag().variances();
+    if (o.update_variances) {
+      if (ubm.is_full()) floor_reference.covariances = ubm.full().covariances();
+      else floor_reference.variances = ubm.diag().variances();
+    }
     int run_here = 0;
     for (; k < o.num_iters; ++k) {
       if (o.stop_after > 0 && run_here == o.stop_after) {

@@ -37,6 +37,13 @@ must_exist exp/gselect.ark exp/gselect.scp
 [[ $(wc -l <exp/gselect.scp) -eq 320 ]] || fail "exp/gselect.scp does not list the 320 training utterances"
 run train-ivector-extractor "${IE_OPTS[@]}" --gselect scp:exp/gselect.scp exp/final.ubm scp:data/train/feats.scp exp/final.ie
 must_exist exp/final.ie
+# The covariance update with the full-covariance UBM (Kaldi's default in its recipe): full
+# covariances re-estimated from the packed scatter; EM's objective must not fall.
+"$TOOLS/ivkit-train-ivector-extractor" --from exp/final.ie --num-iters 3 --update-variances --gselect scp:exp/gselect.scp exp/final.ubm \
+  scp:data/train/feats.scp exp/final_var.ie 2>exp/var.log || fail "--update-variances with a full UBM failed: $(cat exp/var.log)"
+grep -o 'objective [-0-9.e+]*' exp/var.log | awk '{ if (NR > 1 && $2 < last - 1e-6 * (last < 0 ? -last : last)) { print "objective fell: " last " -> " $2; exit 1 }
+                                                  last = $2 } END { if (NR != 3) { print NR " objectives"; exit 1 } }' ||
+  fail "the covariance update with a full UBM is not monotone: $(cat exp/var.log)"
 
 # i-vectors of every set, with their posterior variances (in text, to check them here).
 for set in train enrol test; do

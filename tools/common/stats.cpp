@@ -56,6 +56,7 @@ std::vector<ivkit::UtteranceStats> StatsComputer::compute(const std::vector<Utte
   so.posterior_scale = options_.posterior_scale;
   so.max_count = options_.max_count;
   so.second_order = options_.second_order;
+  so.full_second_order = options_.second_order && ubm_.is_full();  // the packed full scatter (full-covariance update)
   so.num_threads = 1;
   std::vector<ivkit::UtteranceStats> out(n);
   ivkit::parallel_for_blocks(static_cast<Index>(n), threads, [&](Index b) {
@@ -66,7 +67,7 @@ std::vector<ivkit::UtteranceStats> StatsComputer::compute(const std::vector<Utte
       ivkit::UtteranceStats s;
       s.zeroth = Eigen::VectorXd::Zero(C);
       s.first = ivkit::Matrix<double>::Zero(C, D);
-      if (so.second_order) s.second = ivkit::Matrix<double>::Zero(C, D);
+      if (so.second_order) s.second = ivkit::Matrix<double>::Zero(C, so.full_second_order ? ivkit::packed_size(D) : D);
       out[i] = std::move(s);
       return;
     }

@@ -27,7 +27,7 @@ struct PosteriorOptions {
   double min_post = 0.025;        ///< prune posteriors below (Kaldi's --min-post)
   double posterior_scale = 1.0;   ///< Kaldi's scale-post
   double max_count = 0.0;         ///< > 0: cap the total count of an utterance (Kaldi's --max-count)
-  bool second_order = false;      ///< also diagonal second-order statistics (variance update)
+  bool second_order = false;      ///< also second-order statistics (variance update): diagonal, or the packed full scatter for a full UBM
   bool select_with_full = false;  ///< full UBM without a table: top-N of the full model, not of its diagonal
 };
 
