@@ -47,6 +47,11 @@ if [[ -x "$TOOLS/ivkit-compute-features" ]]; then
   cmp out/mfcc.ark out/mfcc_piped.ark || fail "piped wav.scp entries give other features"
   run compute-features --config=conf/mfcc.conf --dither=0 --segments=segments scp:wav.scp ark:out/mfcc_segments.ark
   compare matrices ark:mfcc_segments.ark ark:out/mfcc_segments.ark 2.5e-2
+  # A wave archive written by Kaldi's extract-segments, from a file and through a pipe.
+  run compute-features --config=conf/mfcc.conf --dither=0 ark:segments_wav.ark ark:out/mfcc_wave_ark.ark
+  compare matrices ark:mfcc_segments.ark ark:out/mfcc_wave_ark.ark 2.5e-2
+  run compute-features --config=conf/mfcc.conf --dither=0 "ark:cat segments_wav.ark |" ark:out/mfcc_wave_pipe.ark
+  cmp out/mfcc_wave_ark.ark out/mfcc_wave_pipe.ark || fail "a piped wave archive gives other features"
   run compute-features --feature-type=fbank --config=conf/fbank.conf --dither=0 "scp:head -n 2 wav.scp |" ark:out/fbank.ark
   compare matrices ark:fbank.ark ark:out/fbank.ark 1e-2
   # Output through a pipe, compressed as copy-feats --compress writes it (8-bit columns: the bound is
