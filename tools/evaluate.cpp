@@ -31,6 +31,21 @@ struct System {
 // The scores of the trials, split by label. Each trial needs a score (or is skipped with
 // `skip_missing`); scores of pairs that are not trials are ignored.
 System join(const ivkit::Trials& trials, const ScoreList& scores, bool skip_missing, const Tool& tool) {
+  // The common case: the score file lists the trials in their order (ivkit-score-trials and
+  // ivector-plda-scoring write them so). Then no index of keys is needed.
+  if (scores.size() == trials.size()) {
+    bool same_order = true;
+    for (std::size_t i = 0; i < trials.size() && same_order; ++i)
+      same_order = scores.enrol[i] == trials.enrol[i] && scores.test[i] == trials.test[i];
+    if (same_order) {
+      System s;
+      for (std::size_t i = 0; i < trials.size(); ++i) (trials.labels[i] ? s.targets : s.nontargets).push_back(scores.scores[i]);
+      if (s.targets.empty() || s.nontargets.empty())
+        throw ivkit::FormatError(message("'", scores.source, "' scores ", s.targets.size(), " target and ", s.nontargets.size(),
+                                         " non-target trials of '", trials.source, "'; the metrics need both"));
+      return s;
+    }
+  }
   std::unordered_map<std::string, std::size_t> at;  // "enrol test" -> index in `scores`
   at.reserve(scores.size());
   for (std::size_t i = 0; i < scores.size(); ++i) at.emplace(scores.enrol[i] + ' ' + scores.test[i], i);
