@@ -29,6 +29,43 @@
 
 namespace ivkit {
 
+namespace detail {
+
+inline std::vector<std::string_view> kaldi_split_options(std::string_view s) {
+  std::vector<std::string_view> out;
+  std::size_t start = 0;
+  for (std::size_t i = 0; i <= s.size(); ++i) {
+    if (i == s.size() || s[i] == ',' || s[i] == ' ') {
+      out.push_back(s.substr(start, i - start));
+      start = i + 1;
+    }
+  }
+  return out;
+}
+
+/// `cmd |`: a command whose output is read.
+inline bool kaldi_is_input_pipe(std::string_view f) { return !f.empty() && f.back() == '|'; }
+/// `| cmd`: a command whose input is written.
+inline bool kaldi_is_output_pipe(std::string_view f) { return !f.empty() && f.front() == '|'; }
+
+/// Either kind of pipe.
+inline bool kaldi_is_pipe(std::string_view f) { return kaldi_is_input_pipe(f) || kaldi_is_output_pipe(f); }
+/// `|` with no command beside it.
+inline bool kaldi_pipe_is_empty(std::string_view f) { return f.find_first_not_of(" \t|") == std::string_view::npos; }
+
+/// The command of `cmd |` or `| cmd`, without the bar and the white space next to it.
+inline std::string kaldi_pipe_command(std::string_view f) {
+  if (kaldi_is_input_pipe(f)) f.remove_suffix(1);
+  else if (kaldi_is_output_pipe(f)) f.remove_prefix(1);
+  const char* ws = " \t\r\n";
+  const auto b = f.find_first_not_of(ws);
+  if (b == std::string_view::npos) return {};
+  const auto e = f.find_last_not_of(ws);
+  return std::string(f.substr(b, e + 1 - b));
+}
+
+}  // namespace detail
+
 /// Archive or script file.
 enum class KaldiTableKind { Archive, Script };
 
@@ -46,7 +83,7 @@ struct KaldiRspecifier {
   std::string text;            ///< the specifier as given
   bool is_stdin() const { return path.empty() || path == "-"; }
   /// `ark:cmd |` or `scp:cmd |`: the table (or script) is the output of a command.
-  bool is_pipe() const { return !path.empty() && path.back() == '|'; }
+  bool is_pipe() const { return detail::kaldi_is_input_pipe(path); }
 };
 
 /// A parsed wspecifier.
@@ -60,32 +97,9 @@ struct KaldiWspecifier {
   bool permissive = false;  ///< `p` (accepted, no effect on writing)
   std::string text;         ///< the specifier as given
   /// `ark:| cmd`: the archive is written to a command's input.
-  bool archive_is_pipe() const { return !archive.empty() && archive.front() == '|'; }
+  bool archive_is_pipe() const { return detail::kaldi_is_output_pipe(archive); }
 };
 
-namespace detail {
-
-inline std::vector<std::string_view> kaldi_split_options(std::string_view s) {
-  std::vector<std::string_view> out;
-  std::size_t start = 0;
-  for (std::size_t i = 0; i <= s.size(); ++i) {
-    if (i == s.size() || s[i] == ',' || s[i] == ' ') {
-      out.push_back(s.substr(start, i - start));
-      start = i + 1;
-    }
-  }
-  return out;
-}
-
-inline bool kaldi_is_pipe(std::string_view f) {
-  return !f.empty() && (f.front() == '|' || f.back() == '|');
-}
-
-inline bool kaldi_pipe_is_empty(std::string_view f) {
-  return f.find_first_not_of(" \t|") == std::string_view::npos;
-}
-
-}  // namespace detail
 
 /// Parses an rspecifier. @throws InvalidArgument naming the specifier for anything Kaldi would
 /// not accept (an output pipe `| cmd` where something is read, an empty command)
@@ -121,7 +135,7 @@ inline KaldiRspecifier parse_kaldi_rspecifier(const std::string& spec) {
   }
   if (!have_kind) throw InvalidArgument(detail::message(fn, ": '", spec, "' names neither ark nor scp"));
   r.path = spec.substr(colon + 1);
-  if (!r.path.empty() && r.path.front() == '|')
+  if (detail::kaldi_is_output_pipe(r.path))
     throw InvalidArgument(detail::message(fn, ": '", spec, "' writes to a command ('| cmd'), but an rspecifier is read: use 'cmd |'"));
   if (r.is_pipe() && detail::kaldi_pipe_is_empty(r.path))
     throw InvalidArgument(detail::message(fn, ": '", spec, "' has an empty command before '|'"));
@@ -170,7 +184,7 @@ inline KaldiWspecifier parse_kaldi_wspecifier(const std::string& spec) {
   } else {
     throw InvalidArgument(detail::message(fn, ": '", spec, "' names neither ark nor scp"));
   }
-  if ((!w.archive.empty() && w.archive.back() == '|') || (!w.script.empty() && w.script.back() == '|'))
+  if (detail::kaldi_is_input_pipe(w.archive) || detail::kaldi_is_input_pipe(w.script))
     throw InvalidArgument(detail::message(fn, ": '", spec, "' reads from a command ('cmd |'), but a wspecifier is written: use '| cmd'"));
   if (w.has_script && detail::kaldi_is_pipe(w.script))
     throw InvalidArgument(detail::message(fn, ": '", spec, "' sends the script file to a command, which ivkit does not do: write it to a file"));
@@ -206,9 +220,9 @@ inline KaldiLocation parse_kaldi_location(std::string_view rx) {
     loc.range = std::string(rx.substr(open + 1, rx.size() - open - 2));
     rx = rx.substr(0, open);
   }
-  if (!rx.empty() && rx.front() == '|')
+  if (detail::kaldi_is_output_pipe(rx))
     throw InvalidArgument(detail::message(fn, ": '", rx, "' writes to a command ('| cmd'), but a file is read here: use 'cmd |'"));
-  if (!rx.empty() && rx.back() == '|') {
+  if (detail::kaldi_is_input_pipe(rx)) {
     if (detail::kaldi_pipe_is_empty(rx)) throw InvalidArgument(detail::message(fn, ": '", rx, "' has an empty command before '|'"));
     loc.path = std::string(rx);
     return loc;

@@ -30,24 +30,9 @@
 #endif
 
 #include "ivkit/core/error.hpp"
+#include "ivkit/io/kaldi_specifier.hpp"  // kaldi_is_input_pipe, kaldi_pipe_command
 
 namespace ivkit::detail {
-
-/// `cmd |`: a command whose output is read.
-inline bool kaldi_is_input_pipe(std::string_view f) { return !f.empty() && f.back() == '|'; }
-/// `| cmd`: a command whose input is written.
-inline bool kaldi_is_output_pipe(std::string_view f) { return !f.empty() && f.front() == '|'; }
-
-/// The command of `cmd |` or `| cmd`, without the bar and the white space next to it.
-inline std::string kaldi_pipe_command(std::string_view f) {
-  if (kaldi_is_input_pipe(f)) f.remove_suffix(1);
-  else if (kaldi_is_output_pipe(f)) f.remove_prefix(1);
-  const char* ws = " \t\r\n";
-  const auto b = f.find_first_not_of(ws);
-  if (b == std::string_view::npos) return {};
-  const auto e = f.find_last_not_of(ws);
-  return std::string(f.substr(b, e + 1 - b));
-}
 
 /// A running shell command with its standard output (Read) or input (Write) as a C++ stream.
 class CommandPipe {
@@ -75,8 +60,6 @@ class CommandPipe {
   std::istream& input() { return *stream_; }
   std::ostream& output() { return *stream_; }
   const std::string& command() const { return command_; }
-  /// The name shown in messages: the command with its bar, as the user wrote it.
-  std::string display_name() const { return mode_ == Mode::Read ? command_ + " |" : "| " + command_; }
 
   /// Flushes (Write), waits for the command and checks how it ended.
   /// @throws IoError "fn: the command 'cmd' failed (exit status n)" or "(killed by signal n)", or
