@@ -21,8 +21,6 @@ bool launched_by_mpi() {
 
 #ifdef IVKIT_TOOLS_WITH_MPI
 
-bool MpiWorld::available() { return true; }
-
 MpiWorld::MpiWorld(int& argc, char**& argv) {
   if (!launched_by_mpi()) return;
   MPI_Init(&argc, &argv);
@@ -55,7 +53,6 @@ int MpiWorld::finish(int exit_code) {
 
 #else
 
-bool MpiWorld::available() { return false; }
 MpiWorld::MpiWorld(int&, char**&) {
   // Started by mpirun but unable to join: every process would train alone and write the same file.
   for (const char* v : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE"})

@@ -23,8 +23,6 @@ class MpiWorld {
   int rank() const { return rank_; }
   int size() const { return size_; }
   bool distributed() const { return size_ > 1; }
-  /// Whether the tools were built with MPI.
-  static bool available();
 
   /// Sums over the ranks, in place. @throws ivkit::IoError naming the MPI error
   void sum(ivkit::IvectorTrainerStats& acc) const;

@@ -43,7 +43,6 @@ struct ModelFileInfo {
     }
     return "an unknown object";
   }
-  bool is_kaldi() const { return format != ModelFileFormat::Ivkit; }
 };
 
 /// Looks at the first bytes of `path`. @throws IoError (cannot open), FormatError (empty, a damaged
