@@ -32,29 +32,21 @@ struct System {
 // `skip_missing`); scores of pairs that are not trials are ignored.
 System join(const ivkit::Trials& trials, const ScoreList& scores, bool skip_missing, const Tool& tool) {
   // The common case: the score file lists the trials in their order (ivkit-score-trials and
-  // ivector-plda-scoring write them so). Then no index of keys is needed.
-  if (scores.size() == trials.size()) {
-    bool same_order = true;
-    for (std::size_t i = 0; i < trials.size() && same_order; ++i)
-      same_order = scores.enrol[i] == trials.enrol[i] && scores.test[i] == trials.test[i];
-    if (same_order) {
-      System s;
-      for (std::size_t i = 0; i < trials.size(); ++i) (trials.labels[i] ? s.targets : s.nontargets).push_back(scores.scores[i]);
-      if (s.targets.empty() || s.nontargets.empty())
-        throw ivkit::FormatError(message("'", scores.source, "' scores ", s.targets.size(), " target and ", s.nontargets.size(),
-                                         " non-target trials of '", trials.source, "'; the metrics need both"));
-      return s;
-    }
-  }
+  // ivector-plda-scoring write them so); then score i is trial i and no index of keys is needed.
+  bool same_order = scores.size() == trials.size();
+  for (std::size_t i = 0; i < trials.size() && same_order; ++i)
+    same_order = scores.enrol[i] == trials.enrol[i] && scores.test[i] == trials.test[i];
   std::unordered_map<std::string, std::size_t> at;  // "enrol test" -> index in `scores`
-  at.reserve(scores.size());
-  for (std::size_t i = 0; i < scores.size(); ++i) at.emplace(scores.enrol[i] + ' ' + scores.test[i], i);
+  if (!same_order) {
+    at.reserve(scores.size());
+    for (std::size_t i = 0; i < scores.size(); ++i) at.emplace(scores.enrol[i] + ' ' + scores.test[i], i);
+  }
   System s;
   std::size_t missing = 0, used = 0;
   std::string first_missing;
   for (std::size_t i = 0; i < trials.size(); ++i) {
-    const auto it = at.find(trials.enrol[i] + ' ' + trials.test[i]);
-    if (it == at.end()) {
+    const auto it = same_order ? at.end() : at.find(trials.enrol[i] + ' ' + trials.test[i]);
+    if (!same_order && it == at.end()) {
       const std::string where = message("'", trials.source, "' line ", i < trials.lines.size() ? trials.lines[i] : i + 1);
       if (!skip_missing)
         throw ivkit::FormatError(message("'", scores.source, "' has no score for the trial '", trials.enrol[i], " ", trials.test[i], "' (",
@@ -63,7 +55,7 @@ System join(const ivkit::Trials& trials, const ScoreList& scores, bool skip_miss
       continue;
     }
     ++used;
-    (trials.labels[i] ? s.targets : s.nontargets).push_back(scores.scores[it->second]);
+    (trials.labels[i] ? s.targets : s.nontargets).push_back(scores.scores[same_order ? i : it->second]);
   }
   if (missing > 0) tool.warn("'", scores.source, "': ", missing, " trials have no score and are skipped (first ", first_missing, ")");
   if (used < scores.size())
