@@ -8,14 +8,6 @@
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 : "${IVKIT_COMPARE:?}"
 
-same_numbers() {  # same_numbers A B: two Kaldi text models, the same tokens, numbers within 1e-5
-  must_exist "$1" "$2"
-  [[ $(wc -w <"$1") -eq $(wc -w <"$2") ]] || return 1
-  paste <(tr -s ' []\n' '\n' <"$1") <(tr -s ' []\n' '\n' <"$2") |
-    awk -F'\t' '$1 != $2 { if ($1 !~ /^[-0-9.e+]+$/) { print "token " $1 " vs " $2; exit 1 }
-                           d = $1 - $2; if (d < 0) d = -d; a = $1 < 0 ? -$1 : $1; if (d > 1e-5 * (1 + a)) { print $1 " vs " $2; exit 1 } }'
-}
-
 mkdir -p exp
 # Three jobs: the training table cut in three.
 n=$(wc -l <data/train/feats.scp)

@@ -21,33 +21,8 @@ export LC_ALL=C
 
 "$MAKE_DATA" data >/dev/null
 
-fail() {
-  echo "FAIL: $*" >&2
-  exit 1
-}
-
-# run TOOL ARGS...: runs $TOOLS/ivkit-TOOL, echoing the command line.
-run() {
-  local tool=$1
-  shift
-  echo "+ ivkit-$tool $*" >&2
-  "$TOOLS/ivkit-$tool" "$@" || fail "ivkit-$tool exited with status $?"
-}
-
-# must_exist FILE...: each file exists and is not empty.
-must_exist() {
-  local f
-  for f in "$@"; do
-    [[ -s $f ]] || fail "'$f' was not written (or is empty)"
-  done
-}
-
-# no_temporaries DIR: no temporary file of an atomic write is left behind.
-no_temporaries() {
-  local left
-  left=$(find "$1" -name '.*.tmp*' -print)
-  [[ -z $left ]] || fail "temporary files left behind: $left"
-}
+# shellcheck source=tests/tools/helpers.sh
+source "$(dirname "${BASH_SOURCE[0]}")/helpers.sh"
 
 # A small, quick configuration of every training step (the data: 12-dimensional features drawn
 # from an 8-component mixture, 40 training speakers).

@@ -22,16 +22,8 @@ cd "$WORK"
 mkdir out
 export IVKIT_PROGRESS_INTERVAL=60 LC_ALL=C
 
-fail() {
-  echo "FAIL: $*" >&2
-  exit 1
-}
-run() {
-  local tool=$1
-  shift
-  echo "+ ivkit-$tool $*" >&2
-  "$TOOLS/ivkit-$tool" -q "$@" || fail "ivkit-$tool exited with status $?"
-}
+# shellcheck source=tests/tools/helpers.sh
+source "$(dirname "${BASH_SOURCE[0]}")/helpers.sh"
 compare() {
   echo "+ compare $*" >&2
   "$COMPARE" "$@" || fail "compare $* is beyond its bound"
