@@ -52,6 +52,8 @@
 #include "ivkit/io/data_dir.hpp"
 #include "ivkit/io/npy.hpp"
 #include "ivkit/io/npz.hpp"
+#include "ivkit/io/line_reader.hpp"
+#include "ivkit/io/trial_scores.hpp"
 #include "ivkit/backend/score_norm.hpp"
 #include "ivkit/backend/calibration.hpp"
 #include "ivkit/backend/affine_transform.hpp"
