@@ -2,67 +2,75 @@
 // EER under the named conventions (ROC convex hull as BOSARIS, Kaldi's compute-eer, linear
 // interpolation), minDCF and actDCF for each P_target, Cllr and minCllr, and a DET plot as SVG.
 // See docs/tools/evaluate.md.
-#include <algorithm>
-#include <filesystem>
 #include <iostream>
+#include <iterator>
+#include <memory>
 #include <sstream>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include <ivkit/eval/det.hpp>
+#include <ivkit/eval/external_sort.hpp>
 #include <ivkit/eval/metrics.hpp>
-#include <ivkit/eval/trials.hpp>
+#include <ivkit/io/line_reader.hpp>
+#include <ivkit/io/trial_scores.hpp>
 
 #include "common/cli.hpp"
 #include "common/progress.hpp"
-#include "common/text_tables.hpp"
 
 using namespace ivkit_tools;
 using ivkit::detail::message;
 
 namespace {
 
+// The scores of one file, joined to the trials and sorted (in memory, or in runs on disk when
+// they exceed the memory budget).
 struct System {
   std::string name;
-  std::vector<double> targets, nontargets;
+  ivkit::TrialScoreJoinReport join;
+  std::unique_ptr<ivkit::StreamingScoreSorter> sorted;
 };
 
-// The scores of the trials, split by label. Each trial needs a score (or is skipped with
-// `skip_missing`); scores of pairs that are not trials are ignored.
-System join(const ivkit::Trials& trials, const ScoreList& scores, bool skip_missing, const Tool& tool) {
-  // The common case: the score file lists the trials in their order (ivkit-score-trials and
-  // ivector-plda-scoring write them so); then score i is trial i and no index of keys is needed.
-  bool same_order = scores.size() == trials.size();
-  for (std::size_t i = 0; i < trials.size() && same_order; ++i)
-    same_order = scores.enrol[i] == trials.enrol[i] && scores.test[i] == trials.test[i];
-  std::unordered_map<std::string, std::size_t> at;  // "enrol test" -> index in `scores`
-  if (!same_order) {
-    at.reserve(scores.size());
-    for (std::size_t i = 0; i < scores.size(); ++i) at.emplace(scores.enrol[i] + ' ' + scores.test[i], i);
-  }
+// Trial lists of a few hundred bytes per line; read from stdin once when several score files need it.
+std::shared_ptr<const std::string> read_stdin() {
+  auto text = std::make_shared<std::string>(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+  if (std::cin.bad()) throw ivkit::IoError("error reading the trials from stdin");
+  return text;
+}
+
+System read_system(const std::string& trials_path, const std::shared_ptr<const std::string>& trials_text, const std::string& scores_path,
+                   const ivkit::TrialScoreJoinOptions& opts, std::size_t budget, const std::string& temp_dir, const Tool& tool) {
+  std::unique_ptr<ivkit::LineReader> trials =
+      trials_text ? std::make_unique<ivkit::LineReader>(trials_text, "stdin") : std::make_unique<ivkit::LineReader>(trials_path);
+  ivkit::LineReader scores(scores_path);
   System s;
-  std::size_t missing = 0, used = 0;
-  std::string first_missing;
-  for (std::size_t i = 0; i < trials.size(); ++i) {
-    const auto it = same_order ? at.end() : at.find(trials.enrol[i] + ' ' + trials.test[i]);
-    if (!same_order && it == at.end()) {
-      const std::string where = message("'", trials.source, "' line ", i < trials.lines.size() ? trials.lines[i] : i + 1);
-      if (!skip_missing)
-        throw ivkit::FormatError(message("'", scores.source, "' has no score for the trial '", trials.enrol[i], " ", trials.test[i], "' (",
-                                         where, "); score every trial, or pass --missing skip"));
-      if (missing++ == 0) first_missing = message("'", trials.enrol[i], " ", trials.test[i], "' (", where, ")");
-      continue;
-    }
-    ++used;
-    (trials.labels[i] ? s.targets : s.nontargets).push_back(scores.scores[same_order ? i : it->second]);
-  }
-  if (missing > 0) tool.warn("'", scores.source, "': ", missing, " trials have no score and are skipped (first ", first_missing, ")");
-  if (used < scores.size())
-    tool.info("'", scores.source, "': ", scores.size() - used, " scores are not of listed trials and are ignored");
-  if (s.targets.empty() || s.nontargets.empty())
-    throw ivkit::FormatError(message("'", scores.source, "' scores ", s.targets.size(), " target and ", s.nontargets.size(),
-                                     " non-target trials of '", trials.source, "'; the metrics need both"));
+  s.sorted = std::make_unique<ivkit::StreamingScoreSorter>(budget, temp_dir);
+  // Chunks of each class go to the sorter together (its per-chunk checks run once per chunk).
+  constexpr std::size_t kChunk = 1 << 14;
+  std::vector<double> tar, non;
+  tar.reserve(kChunk);
+  non.reserve(kChunk);
+  auto flush = [&] {
+    if (!tar.empty()) s.sorted->add_targets(tar);
+    if (!non.empty()) s.sorted->add_nontargets(non);
+    tar.clear();
+    non.clear();
+  };
+  s.join = ivkit::join_trial_scores(
+      *trials, scores,
+      [&](double score, bool target) {
+        (target ? tar : non).push_back(score);
+        if (tar.size() == kChunk || non.size() == kChunk) flush();
+      },
+      opts);
+  flush();
+  const auto& j = s.join;
+  if (j.missing > 0) tool.warn("'", scores_path, "': ", j.missing, " trials have no score and are skipped (first ", j.first_missing, ")");
+  if (j.unused_scores > 0) tool.info("'", scores_path, "': ", j.unused_scores, " scores are not of listed trials and are ignored");
+  if (j.targets == 0 || j.nontargets == 0)
+    throw ivkit::FormatError(message("'", scores_path, "' scores ", j.targets, " target and ", j.nontargets, " non-target trials of '",
+                                     trials->source(), "'; the metrics need both"));
+  s.sorted->finish();
   return s;
 }
 
@@ -88,7 +96,8 @@ int main(int argc, char** argv) {
             "  ivkit-evaluate --eer-convention kaldi --p-target 0.01,0.001 --c-miss 1 --c-fa 1 trials scores\n"
             "  ivkit-evaluate --format tsv --trials-format stklia voxceleb1_test.txt scores_asnorm");
   std::string trials_path, trials_format = "auto", eer_convention = "all", det_svg, det_title = "DET", det_curve = "steps", format = "text",
-              missing = "error";
+              missing = "error", temp_dir;
+  double memory_mb = 128;
   std::vector<std::string> score_paths, names;
   std::vector<double> p_targets = {0.01};
   double c_miss = 1.0, c_fa = 1.0;
@@ -113,6 +122,11 @@ int main(int argc, char** argv) {
                  "report format: text (one figure per line, with its convention), tsv (system, metric, value, parameters), or kaldi "
                  "(exactly compute-eer's output: the EER in percent on stdout, 'Equal error rate is X%, at threshold T' on stderr)")
       ->check(CLI::IsMember({"text", "tsv", "kaldi"}));
+  app.add_option("--memory-mb", memory_mb,
+                 "scores held in memory at most (8 bytes each); longer lists are sorted in runs on disk (--temp-dir), with the same "
+                 "results")
+      ->check(CLI::Range(0.001, 1e7));
+  app.add_option("--temp-dir", temp_dir, "directory of the sorted runs of lists longer than --memory-mb (default: $TMPDIR or /tmp)");
   app.add_option("--det-svg", det_svg, "write the DET plot of every score file to this SVG file");
   app.add_option("--det-title", det_title, "title of the DET plot");
   app.add_option("--det-curve", det_curve, "DET curve drawn: steps (every operating point) or hull (ROC convex hull, as BOSARIS)")
@@ -140,10 +154,15 @@ int main(int argc, char** argv) {
     if (det_range.size() != 2 || !(det_range[0] > 0 && det_range[0] < det_range[1] && det_range[1] < 100))
       throw UsageError("--det-range must be MIN,MAX with 0 < MIN < MAX < 100 (percent)");
 
-    const TrialList list = read_trial_list(trials_path, trials_format, false);
-    const ivkit::Trials& trials = list.trials;
-    tool.info("'", trials.source, "': ", trials.size(), " trials (", trials.num_targets(), " targets, ", trials.num_nontargets(),
-              " non-targets; ", list.format, " format)");
+    ivkit::TrialScoreJoinOptions join_opts;
+    join_opts.format = trials_format == "kaldi" ? ivkit::TrialFormat::Kaldi
+                       : trials_format == "stklia" ? ivkit::TrialFormat::Stklia
+                                                   : ivkit::TrialFormat::Auto;
+    join_opts.skip_missing = missing == "skip";
+    const std::size_t budget =
+        std::max(ivkit::StreamingScoreSorter::kMinBudget, static_cast<std::size_t>(memory_mb * 1048576.0 / sizeof(double)));
+    std::shared_ptr<const std::string> trials_text;
+    if (trials_path == "-" && score_paths.size() > 1) trials_text = read_stdin();
     std::vector<ivkit::DcfParams> params;
     for (double p : p_targets) params.push_back(ivkit::DcfParams{p, c_miss, c_fa});
     std::vector<ivkit::EerConvention> conventions;
@@ -156,10 +175,14 @@ int main(int argc, char** argv) {
     std::vector<ivkit::DetPlotSeries> series;
     Progress progress(tool.name(), "evaluating", static_cast<double>(score_paths.size()), "score files", !tool.quiet());
     for (std::size_t k = 0; k < score_paths.size(); ++k) {
-      const ScoreList scores = read_scores(score_paths[k]);
-      System sys = join(trials, scores, missing == "skip", tool);
+      System sys = read_system(trials_path, trials_text, score_paths[k], join_opts, budget, temp_dir, tool);
       sys.name = names.empty() ? score_paths[k] : names[k];
-      const ivkit::SortedScores sorted(ivkit::ScoreView(sys.targets), ivkit::ScoreView(sys.nontargets));
+      if (k == 0) {
+        const auto& j = sys.join;
+        tool.info("'", trials_path == "-" ? std::string("stdin") : trials_path, "': ", j.trials, " trials (", j.trial_targets, " targets, ",
+                  j.trials - j.trial_targets, " non-targets; ", ivkit::format_name(j.format), " format)");
+      }
+      const ivkit::StreamingScoreSorter& sorted = *sys.sorted;
       const std::string& n = sys.name;
       if (format == "kaldi") {
         // compute-eer: std::cout.precision(4) << eer * 100; KALDI_LOG at the default precision.
@@ -170,31 +193,33 @@ int main(int argc, char** argv) {
         log << "Equal error rate is " << r.eer * 100.0 << "%, at threshold " << r.threshold;
         report += out.str();
         std::cerr << tool.name() << ": " << (score_paths.size() > 1 ? n + ": " : std::string()) << log.str() << '\n';
-      } else if (format == "text") {
-        report += message(n, ": ", sorted.num_targets() + sorted.num_nontargets(), " trials (", sorted.num_targets(), " targets, ",
-                          sorted.num_nontargets(), " non-targets)\n");
-        for (auto c : conventions) report += "  " + ivkit::eer(sorted, c).to_string() + "\n";
-        for (const auto& p : params) report += "  " + ivkit::min_dcf(sorted, p).to_string() + "\n";
-        for (const auto& p : params) report += "  " + ivkit::act_dcf(sorted, p).to_string() + "\n";
-        report += "  Cllr = " + ivkit::detail::fmt(ivkit::cllr(sorted)) + " bits (scores taken as natural-log LLRs)\n";
-        report += "  minCllr = " + ivkit::detail::fmt(ivkit::min_cllr(sorted)) + " bits (PAV, as BOSARIS min_cllr)\n";
       } else {
-        report += tsv(n, "targets", static_cast<double>(sorted.num_targets()), "");
-        report += tsv(n, "nontargets", static_cast<double>(sorted.num_nontargets()), "");
-        for (auto c : conventions) {
-          const auto r = ivkit::eer(sorted, c);
-          report += tsv(n, std::string("eer_") + ivkit::convention_name(c), r.eer, "threshold=" + format_real(r.threshold));
+        // Every figure in one pass over the sorted scores.
+        const ivkit::EvaluationReport r = ivkit::evaluate(sorted, params);
+        std::vector<const ivkit::EerResult*> eers;
+        for (auto c : conventions)
+          for (const auto& e : r.eers)
+            if (e.convention == c) eers.push_back(&e);
+        if (format == "text") {
+          report += message(n, ": ", r.num_targets + r.num_nontargets, " trials (", r.num_targets, " targets, ", r.num_nontargets,
+                            " non-targets)\n");
+          for (const auto* e : eers) report += "  " + e->to_string() + "\n";
+          for (const auto& d : r.min_dcfs) report += "  " + d.to_string() + "\n";
+          for (const auto& d : r.act_dcfs) report += "  " + d.to_string() + "\n";
+          report += "  Cllr = " + ivkit::detail::fmt(r.cllr) + " bits (scores taken as natural-log LLRs)\n";
+          report += "  minCllr = " + ivkit::detail::fmt(r.min_cllr) + " bits (PAV, as BOSARIS min_cllr)\n";
+        } else {
+          report += tsv(n, "targets", static_cast<double>(r.num_targets), "");
+          report += tsv(n, "nontargets", static_cast<double>(r.num_nontargets), "");
+          for (const auto* e : eers)
+            report += tsv(n, std::string("eer_") + ivkit::convention_name(e->convention), e->eer, "threshold=" + format_real(e->threshold));
+          for (std::size_t i = 0; i < params.size(); ++i)
+            report += tsv(n, "min_dcf", r.min_dcfs[i].value, dcf_params(params[i]) + ",threshold=" + format_real(r.min_dcfs[i].threshold));
+          for (std::size_t i = 0; i < params.size(); ++i)
+            report += tsv(n, "act_dcf", r.act_dcfs[i].value, dcf_params(params[i]) + ",threshold=" + format_real(r.act_dcfs[i].threshold));
+          report += tsv(n, "cllr", r.cllr, "bits");
+          report += tsv(n, "min_cllr", r.min_cllr, "bits");
         }
-        for (const auto& p : params) {
-          const auto r = ivkit::min_dcf(sorted, p);
-          report += tsv(n, "min_dcf", r.value, dcf_params(p) + ",threshold=" + format_real(r.threshold));
-        }
-        for (const auto& p : params) {
-          const auto r = ivkit::act_dcf(sorted, p);
-          report += tsv(n, "act_dcf", r.value, dcf_params(p) + ",threshold=" + format_real(r.threshold));
-        }
-        report += tsv(n, "cllr", ivkit::cllr(sorted), "bits");
-        report += tsv(n, "min_cllr", ivkit::min_cllr(sorted), "bits");
       }
       if (!det_svg.empty())
         series.push_back({sys.name, det_curve == "hull" ? ivkit::rocch_det_curve(sorted) : ivkit::det_curve(sorted)});

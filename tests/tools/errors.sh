@@ -105,7 +105,7 @@ expect 1 "bad/scores_missing' has no score for the trial .*data/trials' line 11"
 run evaluate -q --missing skip data/trials bad/scores_missing >/dev/null
 # A trial list without labels cannot be evaluated.
 awk '{ print $1, $2 }' data/trials >bad/pairs
-expect 1 "bad/pairs:1" "" -- evaluate bad/pairs exp/scores
+expect 1 "bad/pairs' line 1: not a trial in either format" "" -- evaluate bad/pairs exp/scores
 
 no_temporaries .
 echo "errors: every bad input was reported with its place and status"

@@ -4,6 +4,7 @@
 //
 //   make_tool_data OUT [--seed S]
 //   make_tool_data OUT --many N [--frames F] [--seed S]
+//   make_tool_data OUT --trials N [--seed S]
 //   make_tool_data --peak-rss COMMAND [ARGS...]
 //
 //   OUT/train/{feats.ark,feats.scp,utt2spk,spk2utt}   40 speakers x 8 utterances (UBM, extractor, back-end)
@@ -13,9 +14,11 @@
 //
 // With --many: only OUT/{feats.ark,feats.scp}, N short utterances of F frames (default 20) each, keys
 // utt0000000, utt0000001, ... (all of one length), from 100 speakers of the same world (the scale test).
-// With --peak-rss: runs COMMAND, prints its peak resident memory in KiB (ru_maxrss) on stdout and exits
-// with its status (as GNU time's %M; a small process: the peak of the process that execs COMMAND is part
-// of the figure, which rules out a python3 wrapper's 10+ MiB).
+// With --trials: only OUT/trials (Kaldi format) and OUT/scores (the same pairs in the same order), N
+// lines each, written as they are drawn: 10% targets scoring N(2, 1.5^2), non-targets N(-1, 1.5^2).
+// With --peak-rss: runs COMMAND (its stdout sent to stderr), prints its peak resident memory in KiB
+// (ru_maxrss) on stdout and exits with its status (as GNU time's %M; a small process: the peak of the
+// process that execs COMMAND is part of the figure, which rules out a python3 wrapper's 10+ MiB).
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -132,6 +135,7 @@ int peak_rss(char** command) {
     return 1;
   }
   if (pid == 0) {
+    dup2(2, 1);  // the figure is the only thing on stdout; COMMAND's output goes to stderr
     execvp(command[0], command);
     std::perror(command[0]);
     _exit(127);
@@ -148,18 +152,39 @@ int peak_rss(char** command) {
 
 }  // namespace
 
+int write_trials_and_scores(const std::string& out, long long n, ivkit::Random& rng) {
+  std::filesystem::create_directories(out);
+  std::FILE* trials = std::fopen((out + "/trials").c_str(), "w");
+  std::FILE* scores = std::fopen((out + "/scores").c_str(), "w");
+  if (!trials || !scores) {
+    std::perror("make_tool_data --trials");
+    return 1;
+  }
+  for (long long i = 0; i < n; ++i) {
+    const bool target = rng.uniform() < 0.1;
+    const unsigned enrol = static_cast<unsigned>(rng.uniform_index(1000));
+    const unsigned test = target ? enrol : static_cast<unsigned>(rng.uniform_index(1000));
+    const double score = (target ? 2.0 : -1.0) + 1.5 * rng.normal();
+    std::fprintf(trials, "spk%04u-%08lld spk%04u-%08lld %s\n", enrol, i, test, i + 1, target ? "target" : "nontarget");
+    std::fprintf(scores, "spk%04u-%08lld spk%04u-%08lld %.6f\n", enrol, i, test, i + 1, score);
+  }
+  const bool ok = std::fclose(trials) == 0 && std::fclose(scores) == 0;
+  return ok ? 0 : 1;
+}
+
 int main(int argc, char** argv) {
   if (argc >= 3 && std::string(argv[1]) == "--peak-rss") return peak_rss(argv + 2);
   auto usage = [] {
     std::fprintf(stderr,
                  "usage: make_tool_data OUT [--seed S]\n       make_tool_data OUT --many N [--frames F] [--seed S]\n"
+                 "       make_tool_data OUT --trials N [--seed S]\n"
                  "       make_tool_data --peak-rss COMMAND [ARGS...]\n");
     return 2;
   };
   if (argc < 2 || argc % 2 != 0) return usage();
   const std::string out = argv[1];
   std::uint64_t seed = 20240531;
-  long long many = 0, frames = 20;
+  long long many = 0, frames = 20, num_trials = 0;
   for (int i = 2; i + 1 < argc; i += 2) {
     const std::string opt = argv[i];
     char* end = nullptr;
@@ -168,9 +193,11 @@ int main(int argc, char** argv) {
     if (opt == "--seed") seed = v;
     else if (opt == "--many" && v > 0) many = static_cast<long long>(v);
     else if (opt == "--frames" && v > 0) frames = static_cast<long long>(v);
+    else if (opt == "--trials" && v > 0) num_trials = static_cast<long long>(v);
     else return usage();
   }
   ivkit::Random rng(seed);
+  if (num_trials > 0) return write_trials_and_scores(out, num_trials, rng);
   const World w = make_world(rng);
   auto make_speakers = [&](const char* prefix, int n) {
     std::vector<Speaker> s;

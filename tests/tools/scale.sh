@@ -50,11 +50,12 @@ lines() {
   [[ $got -eq $2 ]] || fail "'$1' lists $got entries, expected $2"
 }
 
-# bounded NAME [EXTRA_KIB]: the peak of NAME on N2 is within the margin of its peak on N1.
+# bounded NAME [EXTRA_KIB [PER_N UNIT]]: the peak of NAME on N2 is within the margin of its peak on N1
+# (the sizes printed as PER_N x N UNIT; default: N utterances).
 bounded() {
-  local name=$1 extra=${2:-0} p1=${PEAK[$1.$N1]} p2=${PEAK[$1.$N2]} limit
+  local name=$1 extra=${2:-0} per=${3:-1} unit=${4:-utterances} p1=${PEAK[$1.$N1]} p2=${PEAK[$1.$N2]} limit
   limit=$((p1 * 11 / 10 + 2048 + extra))
-  printf 'scale: %-34s peak %6d KiB (%d utterances), %6d KiB (%d utterances), limit %6d KiB\n' "$name" "$p1" "$N1" "$p2" "$N2" "$limit" >&2
+  printf 'scale: %-34s peak %6d KiB (%d %s), %6d KiB (%d %s), limit %6d KiB\n' "$name" "$p1" $((per * N1)) "$unit" "$p2" $((per * N2)) "$unit" "$limit" >&2
   ((p2 <= limit)) || fail "$name: peak memory grows with the number of utterances ($p1 KiB for $N1, $p2 KiB for $N2, limit $limit)"
 }
 
@@ -79,6 +80,20 @@ for n in $N1 $N2; do
   measure control-stats-in-memory "$n" train-ivector-extractor --ivector-dim 10 --num-iters 1 --threads 2 exp/ubm scp:BIG/feats.scp OUT
 done
 
+# ivkit-evaluate streams the trials and scores (in the same order) into a sorter that keeps at most
+# --memory-mb of scores and sorts longer lists in runs on disk: 20 x N trials, with 1 MiB of scores.
+# Control: the default budget (128 MiB) holds every score of the larger list in memory, which must show.
+for n in $N1 $N2; do
+  t=$((20 * n))
+  "$MAKE_DATA" "trials$n" --trials "$t" >&2 || fail "make_tool_data --trials $t failed"
+  measure evaluate-streamed "$n" evaluate --memory-mb 1 --format tsv "trials$n/trials" "trials$n/scores"
+  measure control-evaluate-in-memory "$n" evaluate --format tsv "trials$n/trials" "trials$n/scores"
+done
+
+bounded evaluate-streamed 0 20 trials
+c1=${PEAK[control-evaluate-in-memory.$N1]} c2=${PEAK[control-evaluate-in-memory.$N2]}
+printf 'scale: %-34s peak %6d KiB (%d trials), %6d KiB (%d trials): must grow\n' control-evaluate-in-memory "$c1" $((20 * N1)) "$c2" $((20 * N2)) >&2
+((c2 > c1 * 11 / 10 + 2048 + 4096)) || fail "the control evaluation that keeps every score in memory did not grow ($c1 KiB, $c2 KiB): the measurement does not work"
 bounded gselect
 bounded extract-ivectors
 bounded extract-ivectors-gselect
@@ -91,5 +106,5 @@ printf 'scale: %-34s peak %6d KiB (%d utterances), %6d KiB (%d utterances): must
 ((c2 > c1 * 11 / 10 + 2048 + 4096)) || fail "the control run that keeps its statistics in memory did not grow ($c1 KiB, $c2 KiB): the measurement does not work"
 
 # The tables are large: remove them once the test has passed.
-rm -rf "big$N1" "big$N2" out
+rm -rf "big$N1" "big$N2" "trials$N1" "trials$N2" out
 echo "scale: passed" >&2
