@@ -302,6 +302,106 @@ TEST_CASE("top-N accumulation for a FullGmm follows Kaldi's rule") {
 // ---------------------------------------------------------------------------------------------
 // EmAccumulator::operator+=
 
+namespace {
+/// A Gaussian selection that is not the top-n of the model: n distinct components per frame drawn
+/// at random (as a selection made from another model, e.g. the initial one, would be).
+ivkit::GaussianSelection random_selection(Index N, Index C, Index n, ivkit::Random& rng) {
+  ivkit::GaussianSelection sel;
+  sel.indices.resize(N, n);
+  for (Index t = 0; t < N; ++t) {
+    std::vector<Index> all(static_cast<std::size_t>(C));
+    for (Index c = 0; c < C; ++c) all[static_cast<std::size_t>(c)] = c;
+    for (Index k = 0; k < n; ++k) {
+      const auto j = static_cast<std::size_t>(k) + static_cast<std::size_t>(rng.uniform_index(static_cast<std::uint64_t>(C - k)));
+      std::swap(all[static_cast<std::size_t>(k)], all[j]);
+      sel.indices(t, k) = static_cast<int>(all[static_cast<std::size_t>(k)]);
+    }
+  }
+  return sel;
+}
+
+/// Naive statistics with each frame's posteriors a softmax over its selected components only.
+NaiveStats naive_selected_stats(const MatD& ll, const ivkit::GaussianSelection& sel, const MatD& X, const VecD& center, bool full) {
+  MatD post = MatD::Zero(ll.rows(), ll.cols());
+  VecD lse(ll.rows());
+  for (Index t = 0; t < ll.rows(); ++t) {
+    double m = -std::numeric_limits<double>::infinity();
+    for (Index k = 0; k < sel.num_selected(); ++k) m = std::max(m, ll(t, sel.indices(t, k)));
+    double z = 0.0;
+    for (Index k = 0; k < sel.num_selected(); ++k) z += std::exp(ll(t, sel.indices(t, k)) - m);
+    lse(t) = m + std::log(z);
+    for (Index k = 0; k < sel.num_selected(); ++k) post(t, sel.indices(t, k)) = std::exp(ll(t, sel.indices(t, k)) - lse(t));
+  }
+  return naive_em_stats(post, X, center, full, lse);
+}
+}  // namespace
+
+TEST_CASE_TEMPLATE("accumulation restricted to a Gaussian selection matches naive statistics", S, float, double) {
+  ivkit::Random rng(23);
+  const Index C = 8, D = 3, N = 300;
+  const MatD X0 = sample_diag_gmm(random_diag_params(3, D, rng, 1.0, 4.0), N, rng);
+  const MatD X = rounded<S>(X0);
+  const ivkit::Matrix<S> rows = X0.cast<S>();
+  const ColMajor<S> cols = X0.transpose().cast<S>();
+  const DiagGmm<S> diag = make_diag<S>(random_diag_params(C, D, rng, 1.5, 4.0));
+  const FullGmm<S> full = make_full<S>(random_full_params(C, D, rng, 1.5, 4.0));
+  for (const Index n : {1, 3, 8}) {
+    CAPTURE(n);
+    const ivkit::GaussianSelection sel = random_selection(N, C, n, rng);
+    AccumulateOptions opts;
+    opts.block_frames = 32;
+    {
+      const NaiveStats ref = naive_selected_stats(naive_diag_loglikes(params_of(diag), X), sel, X, diag.center().template cast<double>(), false);
+      EmAccumulator acc_r(diag), acc_c(diag);
+      ivkit::accumulate_em_stats<FramesAsRows>(diag, rows, sel, acc_r, opts);
+      ivkit::accumulate_em_stats<FramesAsCols>(diag, cols, sel, acc_c, opts);
+      check_stats<S>(acc_r, ref);
+      check_stats<S>(acc_c, ref);
+      if (n == C) {  // every component selected: exact EM
+        EmAccumulator dense(diag);
+        ivkit::accumulate_em_stats(diag, rows, dense, opts);
+        check_stats<S>(acc_r, to_naive(dense));
+      }
+    }
+    {
+      const NaiveStats ref = naive_selected_stats(naive_full_loglikes(params_of(full), X), sel, X, full.center().template cast<double>(), true);
+      EmAccumulator acc(full);
+      ivkit::accumulate_em_stats(full, rows, sel, acc, opts);
+      check_stats<S>(acc, ref);
+    }
+  }
+  // Results do not depend on the number of threads.
+  const ivkit::GaussianSelection sel = random_selection(N, C, 3, rng);
+  AccumulateOptions one, many;
+  one.block_frames = many.block_frames = 16;
+  many.num_threads = 3;
+  EmAccumulator a(diag), b(diag);
+  ivkit::accumulate_em_stats(diag, rows, sel, a, one);
+  ivkit::accumulate_em_stats(diag, rows, sel, b, many);
+  CHECK(a.first == b.first);
+  CHECK(a.second == b.second);
+  CHECK(a.log_likelihood == b.log_likelihood);
+}
+
+TEST_CASE("accumulation restricted to a Gaussian selection: bad input") {
+  ivkit::Random rng(5);
+  const DiagGmm<double> gmm = make_diag<double>(random_diag_params(4, 2, rng, 1.0, 0.0));
+  const MatD X = MatD::Random(10, 2);
+  EmAccumulator acc(gmm);
+  ivkit::GaussianSelection sel = random_selection(9, 4, 2, rng);
+  CHECK_THROWS_AS(ivkit::accumulate_em_stats(gmm, X, sel, acc), ivkit::DimensionMismatch);
+  sel = random_selection(10, 4, 2, rng);
+  sel.indices(3, 1) = 4;
+  CHECK_THROWS_WITH_AS(ivkit::accumulate_em_stats(gmm, X, sel, acc),
+                       "accumulate_em_stats (Gaussian selection): frame 3 selects component 4 but the model has 4 components",
+                       ivkit::DimensionMismatch);
+  sel.indices(3, 1) = 0;
+  AccumulateOptions top;
+  top.top_n = 2;
+  CHECK_THROWS_AS(ivkit::accumulate_em_stats(gmm, X, sel, acc, top), ivkit::InvalidArgument);
+  CHECK(acc.num_frames == 0.0);  // nothing was added by the failed calls
+}
+
 TEST_CASE_TEMPLATE("EmAccumulator::operator+=: two halves add up to the whole", S, float, double) {
   const AccFixture f = make_fixture(4, 3, 500, 31);
   const DiagGmm<S> diag = make_diag<S>(f.diag);
@@ -487,6 +587,53 @@ TEST_CASE_TEMPLATE("em_update(DiagGmm) floors variances relative to the global v
   }
 }
 
+TEST_CASE_TEMPLATE("em_update(DiagGmm) absolute variance floor (Kaldi's --min-variance)", S, float, double) {
+  const AccFixture f = make_fixture(3, 2, 1500, 61);
+  const DiagGmm<S> gmm = make_diag<S>(f.diag);
+  NaiveStats stats = naive_stats(params_of(gmm), f.X, gmm.center().template cast<double>());
+  const double occ = stats.occupancy(1), m = stats.first(1, 0) / occ;
+  stats.second(1, 0) = occ * (m * m + 1e-6);
+  const VecD gvar = naive_global_variance(stats, false);
+  const DiagParams raw = naive_diag_mstep(stats);
+  struct Case {
+    double relative, absolute;
+  };
+  // Absolute alone (Kaldi's convention), absolute above the relative one, relative above absolute.
+  for (const Case k : {Case{0.0, 1e-3}, Case{1e-3, 0.05}, Case{0.6, 1e-3}}) {
+    CAPTURE(k.relative);
+    CAPTURE(k.absolute);
+    EmUpdateOptions opts;
+    opts.variance_floor = k.relative;
+    opts.absolute_variance_floor = k.absolute;
+    EmUpdateReport rep;
+    const DiagGmm<S> next = ivkit::em_update(gmm, to_accumulator(stats, false), opts, &rep);
+    MatD expected = raw.vars;
+    Index floored = 0;
+    for (Index c = 0; c < 3; ++c)
+      for (Index d = 0; d < 2; ++d) {
+        const double fl = std::max(k.relative * gvar(d), k.absolute);
+        if (raw.vars(c, d) < fl) {
+          expected(c, d) = fl;
+          ++floored;
+        }
+      }
+    CHECK(floored >= 1);
+    CHECK(rep.floored == floored);
+    CHECK(scaled_diff(next.variances(), expected) <= tol<S>(1e-6, 1e-12));
+  }
+  // Kaldi's absolute floor differs from ivkit's relative one when the data's scale is far from 1.
+  EmUpdateOptions kaldi = EmUpdateOptions::kaldi(false), ivkit_default;
+  kaldi.min_weight = ivkit_default.min_weight;
+  const DiagGmm<S> a = ivkit::em_update(gmm, to_accumulator(stats, false), kaldi);
+  const DiagGmm<S> b = ivkit::em_update(gmm, to_accumulator(stats, false), ivkit_default);
+  CHECK(std::abs(static_cast<double>(a.variances()(1, 0)) - 1e-3) <= tol<S>(1e-6, 1e-12) * 1e-3);
+  CHECK(std::abs(static_cast<double>(b.variances()(1, 0)) - 1e-3 * gvar(0)) <= tol<S>(1e-6, 1e-12) * 1e-3 * gvar(0));
+  CHECK(std::abs(gvar(0) - 1.0) > 0.5);
+  EmUpdateOptions bad;
+  bad.absolute_variance_floor = -1.0;
+  CHECK_THROWS_AS(ivkit::em_update(gmm, to_accumulator(stats, false), bad), ivkit::InvalidArgument);
+}
+
 namespace {
 /// Eigen-decomposition of a symmetric 2 x 2 matrix in closed form: S = sum_k lambda_k v_k v_k^T.
 void eig2(const MatD& S, double lambda[2], VecD v[2]) {
@@ -548,14 +695,16 @@ TEST_CASE("em_update(FullGmm) floors eigenvalues") {
   const FullParams raw = naive_full_mstep(stats);
 
   struct Case {
-    double variance_floor, max_condition;
+    double variance_floor, max_condition, absolute = 0.0;
   };
-  for (const Case k : {Case{1e-3, 1e4}, Case{0.0, 100.0}, Case{0.5, 1e4}}) {
+  for (const Case k : {Case{1e-3, 1e4}, Case{0.0, 100.0}, Case{0.5, 1e4}, Case{0.0, 1e4, 0.9}, Case{1e-3, 1e4, 0.9}}) {
     CAPTURE(k.variance_floor);
     CAPTURE(k.max_condition);
+    CAPTURE(k.absolute);
     EmUpdateOptions opts;
     opts.variance_floor = k.variance_floor;
     opts.max_condition = k.max_condition;
+    opts.absolute_variance_floor = k.absolute;
     EmUpdateReport rep;
     const FullGmm<double> next = ivkit::em_update(gmm, to_accumulator(stats, true), opts, &rep);
     Index expected_floored = 0;
@@ -564,7 +713,7 @@ TEST_CASE("em_update(FullGmm) floors eigenvalues") {
       double lambda[2];
       VecD v[2];
       eig2(raw.covs[static_cast<std::size_t>(c)], lambda, v);
-      const double fl = std::max(lambda[0] / k.max_condition, k.variance_floor * 0.5 * (gvar(0) + gvar(1)));
+      const double fl = std::max({lambda[0] / k.max_condition, k.variance_floor * 0.5 * (gvar(0) + gvar(1)), k.absolute});
       MatD expected = MatD::Zero(2, 2);
       for (int j = 0; j < 2; ++j) {
         double l = lambda[j];
@@ -580,6 +729,7 @@ TEST_CASE("em_update(FullGmm) floors eigenvalues") {
     CHECK(rep.floored == expected_floored);
     CHECK(expected_floored >= 1);  // component 0 is always floored here
     if (k.variance_floor == 0.5) CHECK(expected_floored == 3);
+    if (k.absolute == 0.9) CHECK(expected_floored == 2);  // and component 1's smaller eigenvalue (0.62)
   }
 }
 
@@ -655,6 +805,37 @@ TEST_CASE_TEMPLATE("em_update(DiagGmm) low-occupancy policies", S, float, double
       CHECK(scaled_diff(next.means().row(c), ref.means.row(c)) <= t);
       CHECK(scaled_diff(next.variances().row(c), ref.vars.row(c)) <= t);
     }
+  }
+  SUBCASE("KeepPreviousMinWeight") {
+    // Kaldi with --remove-low-count-gaussians=false: previous mean and variances, weight
+    // max(share, min_weight); ivkit then divides all weights by their sum.
+    opts.low_occupancy = LowOccupancy::KeepPreviousMinWeight;
+    opts.min_weight = 1e-3;
+    const DiagGmm<S> next = ivkit::em_update(gmm, acc, opts, &rep);
+    REQUIRE(next.num_components() == 4);
+    CHECK(rep.kept_previous == std::vector<Index>{2});
+    CHECK(next.means().row(2) == gmm.means().row(2));
+    CHECK(next.variances().row(2) == gmm.variances().row(2));
+    VecD w = ref.weights;
+    w(2) = 1e-3;  // its share is ~0
+    const double kaldi_sum = w.sum();
+    CHECK(kaldi_sum > 1.0);
+    w /= kaldi_sum;
+    CHECK(scaled_diff(next.weights(), w) <= t);
+    for (Index c : {0, 1, 3}) CHECK(scaled_diff(next.means().row(c), ref.means.row(c)) <= t);
+  }
+  SUBCASE("the limits are exclusive, as Kaldi's") {
+    // A component whose occupancy equals min_occupancy is low; with both limits 0 an empty
+    // component is still low (its mean would be 0 / 0).
+    opts.low_occupancy = LowOccupancy::Remove;
+    opts.min_occupancy = acc.occupancy(1);
+    opts.min_weight = 0.0;
+    ivkit::em_update(gmm, acc, opts, &rep);
+    CHECK(std::find(rep.removed.begin(), rep.removed.end(), Index{1}) != rep.removed.end());
+    opts.min_occupancy = 0.0;
+    const DiagGmm<S> next = ivkit::em_update(gmm, acc, opts, &rep);
+    CHECK(rep.removed == std::vector<Index>{2});
+    CHECK(next.means().allFinite());
   }
   SUBCASE("SplitHeaviest") {
     opts.low_occupancy = LowOccupancy::SplitHeaviest;

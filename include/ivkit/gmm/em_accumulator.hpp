@@ -174,6 +174,71 @@ void accumulate_impl(const Model& model, const Eigen::MatrixBase<Derived>& frame
       });
 }
 
+/// Statistics with each frame's posteriors restricted to its selected components (softmax over
+/// them, nothing pruned): Kaldi's `gmm-global-acc-stats --gselect` / `fgmm-global-acc-stats --gselect`.
+template <class Model, class Layout, class Derived>
+void accumulate_selected_impl(const Model& model, const Eigen::MatrixBase<Derived>& frames, const GaussianSelection& selection,
+                              EmAccumulator& acc, const AccumulateOptions& opts) {
+  using Scalar = typename Model::Scalar;
+  constexpr const char* fn = "accumulate_em_stats (Gaussian selection)";
+  check_frame_dim<Layout>(model, frames, fn);
+  const Index C = model.num_components(), D = model.dim(), F = model.expansion_dim();
+  const bool full = std::is_same_v<Model, FullGmm<Scalar>>;
+  if (acc.num_components() != C || acc.dim() != D || acc.full_covariance != full ||
+      acc.center != model.center().template cast<double>())
+    throw DimensionMismatch(message(fn, ": the accumulator (C = ", acc.num_components(), ", D = ", acc.dim(),
+                                    ") was not made for this model (C = ", C, ", D = ", D, ")"));
+  const Index n = num_frames<Layout>(frames);
+  check_selection(model, selection, n, fn);
+  if (opts.top_n != 0 || opts.min_post != 0.0)
+    throw InvalidArgument(message(fn, ": top_n and min_post do not apply: the selection fixes the components of each frame"));
+  ScoringOptions sopts;
+  sopts.block_frames = opts.block_frames;
+  const Index B = block_frames_for(model, sopts), k_sel = selection.num_selected();
+  const auto& W = model.scoring_weights();
+  const auto& g = model.log_constants();
+
+  struct Partial {
+    ScoringWorkspace<Scalar> ws;
+    Matrix<Scalar> stats;      // (C x F)
+    Vector<Scalar> occupancy;  // (C)
+    double log_likelihood = 0.0;
+    Index frames = 0;
+  };
+  ordered_block_reduce(
+      num_blocks(n, B), opts.num_threads, [] { return Partial{}; },
+      [&](Index b, Partial& p) {
+        const Index begin = b * B, count = std::min(B, n - begin);
+        load_expanded_frames<Layout>(model, frames, begin, count, p.ws, fn);
+        p.stats.setZero(C, F);
+        p.occupancy.setZero(C);
+        p.log_likelihood = 0.0;
+        p.frames = count;
+        std::vector<Scalar> post(static_cast<std::size_t>(k_sel));
+        for (Index i = 0; i < count; ++i) {
+          for (Index k = 0; k < k_sel; ++k) {
+            const auto c = selection.indices(begin + i, k);
+            post[static_cast<std::size_t>(k)] = p.ws.phi.row(i).dot(W.row(c)) + g(c);
+          }
+          const Scalar lse = simd::softmax_inplace<Scalar>(post.data(), nullptr, k_sel);
+          if (!std::isfinite(lse)) throw_non_finite_loglik(fn, begin + i);
+          p.log_likelihood += static_cast<double>(lse);
+          for (Index k = 0; k < k_sel; ++k) {
+            const auto c = selection.indices(begin + i, k);
+            p.stats.row(c) += post[static_cast<std::size_t>(k)] * p.ws.phi.row(i);
+            p.occupancy(c) += post[static_cast<std::size_t>(k)];
+          }
+        }
+      },
+      [&](Partial& p) {
+        acc.occupancy += p.occupancy.template cast<double>();
+        acc.first += p.stats.leftCols(D).template cast<double>();
+        acc.second += p.stats.rightCols(F - D).template cast<double>();
+        acc.log_likelihood += p.log_likelihood;
+        acc.num_frames += static_cast<double>(p.frames);
+      });
+}
+
 }  // namespace detail
 
 /// Adds the EM statistics of `frames` under `gmm` to `acc` (made by EmAccumulator(gmm)).
@@ -190,6 +255,25 @@ template <class Layout = FramesAsRows, class Scalar, class Derived>
 void accumulate_em_stats(const FullGmm<Scalar>& gmm, const Eigen::MatrixBase<Derived>& frames, EmAccumulator& acc,
                          const AccumulateOptions& opts = {}) {
   detail::accumulate_impl<FullGmm<Scalar>, Layout>(gmm, frames, acc, opts);
+}
+
+/// Statistics with the posteriors of frame t restricted to the components `selection` lists for it
+/// (a softmax over them; Kaldi's `gmm-global-acc-stats --gselect`, which sid/train_diag_ubm.sh runs
+/// with a selection made once from the initial model). The log-likelihood accumulated is that of
+/// the selected components. Cost O(N n F) instead of O(N C F).
+/// @throws DimensionMismatch (frames, selection or accumulator of another shape), InvalidArgument
+///         (opts.top_n or opts.min_post set), NonFiniteInput, NumericalError
+template <class Layout = FramesAsRows, class Scalar, class Derived>
+void accumulate_em_stats(const DiagGmm<Scalar>& gmm, const Eigen::MatrixBase<Derived>& frames, const GaussianSelection& selection,
+                         EmAccumulator& acc, const AccumulateOptions& opts = {}) {
+  detail::accumulate_selected_impl<DiagGmm<Scalar>, Layout>(gmm, frames, selection, acc, opts);
+}
+
+/// Full-covariance version (Kaldi's `fgmm-global-acc-stats --gselect`).
+template <class Layout = FramesAsRows, class Scalar, class Derived>
+void accumulate_em_stats(const FullGmm<Scalar>& gmm, const Eigen::MatrixBase<Derived>& frames, const GaussianSelection& selection,
+                         EmAccumulator& acc, const AccumulateOptions& opts = {}) {
+  detail::accumulate_selected_impl<FullGmm<Scalar>, Layout>(gmm, frames, selection, acc, opts);
 }
 
 }  // namespace ivkit

@@ -1,6 +1,12 @@
 /// @file
 /// The EM M-step for diagonal and full-covariance GMMs, with a variance floor relative to the
-/// global data variance, a minimum weight and occupancy, and explicit low-occupancy handling.
+/// global data variance (ivkit's default) or absolute (Kaldi's), a minimum weight and occupancy, and
+/// explicit low-occupancy handling.
+///
+/// Kaldi's conventions (gmm-global-est, fgmm-global-est as sid/train_{diag,full}_ubm.sh run them):
+/// `EmUpdateOptions::kaldi(full)`. They differ from ivkit's defaults in two places: the floor is
+/// absolute (0.001) rather than 0.001 of the data's variance, and a low-occupancy Gaussian keeps
+/// its parameters with weight max(share, min_weight) rather than being re-split.
 #pragma once
 
 #include <Eigen/Eigenvalues>
@@ -22,15 +28,23 @@ namespace ivkit {
 /// What happens to a component whose occupancy is below min_occupancy or whose weight is below
 /// min_weight.
 enum class LowOccupancy {
-  Remove,         ///< drop it (Kaldi's default, remove_low_count_gaussians)
-  SplitHeaviest,  ///< replace it by splitting the heaviest component in two (keeps C)
-  KeepPrevious,   ///< keep its previous parameters
+  Remove,          ///< drop it (Kaldi's default, remove_low_count_gaussians)
+  SplitHeaviest,   ///< replace it by splitting the heaviest component in two (keeps C)
+  KeepPrevious,    ///< keep its previous parameters
+  /// keep its previous mean and (co)variance, weight max(share, min_weight) (Kaldi with
+  /// --remove-low-count-gaussians=false, as its UBM recipes run). Kaldi stores such weights
+  /// unnormalised (they can sum to a little over one); ivkit's models divide them by their sum,
+  /// which leaves every posterior, and so the next iteration, as Kaldi's.
+  KeepPreviousMinWeight,
 };
 
 struct EmUpdateOptions {
   double variance_floor = 1e-3;  ///< variances (eigenvalues for full) >= variance_floor * global data variance
-  double min_weight = 1e-5;      ///< Kaldi's min_gaussian_weight
-  double min_occupancy = 10.0;   ///< Kaldi's min_gaussian_occupancy
+  /// and >= this, in the features' units (Kaldi's --min-variance of gmm-global-est, --variance-floor
+  /// of fgmm-global-est; 0 = none)
+  double absolute_variance_floor = 0.0;
+  double min_weight = 1e-5;      ///< a component is low-occupancy unless its share of the data is above this (Kaldi's min_gaussian_weight)
+  double min_occupancy = 10.0;   ///< ... and its occupancy above this (Kaldi's min_gaussian_occupancy)
   LowOccupancy low_occupancy = LowOccupancy::SplitHeaviest;
   double split_perturbation = 0.2;  ///< split means move by +- this many standard deviations
   std::uint64_t seed = 0;           ///< seeds the split directions
@@ -38,6 +52,19 @@ struct EmUpdateOptions {
   bool update_weights = true;
   bool update_means = true;
   bool update_variances = true;
+
+  /// Kaldi's estimation conventions: absolute floor 0.001 (and none relative to the data), the
+  /// low-occupancy rule of --remove-low-count-gaussians=false, min_gaussian_occupancy 10 (diagonal)
+  /// or 100 (full), min_gaussian_weight 1e-4 as sid/train_{diag,full}_ubm.sh pass it.
+  static EmUpdateOptions kaldi(bool full_covariance) {
+    EmUpdateOptions o;
+    o.variance_floor = 0.0;
+    o.absolute_variance_floor = 1e-3;
+    o.min_weight = 1e-4;
+    o.min_occupancy = full_covariance ? 100.0 : 10.0;
+    o.low_occupancy = LowOccupancy::KeepPreviousMinWeight;
+    return o;
+  }
 };
 
 /// What the M-step did besides plain re-estimation. Indices refer to the input model.
@@ -87,16 +114,20 @@ inline Eigen::VectorXd global_variance(const char* fn, const EmAccumulator& acc)
   return var;
 }
 
+// Kaldi's rule: a component is estimated only when its occupancy and its share are both above the
+// limits (so an empty component is low-occupancy even with both limits 0).
 inline std::vector<char> low_occupancy_flags(const EmAccumulator& acc, const EmUpdateOptions& opts) {
   const double tot = acc.occupancy.sum();
   std::vector<char> low(static_cast<std::size_t>(acc.num_components()));
   for (Index c = 0; c < acc.num_components(); ++c)
-    low[static_cast<std::size_t>(c)] = acc.occupancy(c) < opts.min_occupancy || acc.occupancy(c) / tot < opts.min_weight;
+    low[static_cast<std::size_t>(c)] = !(acc.occupancy(c) > opts.min_occupancy && acc.occupancy(c) / tot > opts.min_weight);
   return low;
 }
 
 inline void check_update_options(const char* fn, const EmUpdateOptions& o) {
   if (!(o.variance_floor >= 0.0)) throw InvalidArgument(message(fn, ": variance_floor must be >= 0, got ", o.variance_floor));
+  if (!(o.absolute_variance_floor >= 0.0 && std::isfinite(o.absolute_variance_floor)))
+    throw InvalidArgument(message(fn, ": absolute_variance_floor must be finite and >= 0, got ", o.absolute_variance_floor));
   if (!(o.min_weight >= 0.0 && o.min_weight < 1.0)) throw InvalidArgument(message(fn, ": min_weight must be in [0, 1), got ", o.min_weight));
   if (!(o.min_occupancy >= 0.0)) throw InvalidArgument(message(fn, ": min_occupancy must be >= 0, got ", o.min_occupancy));
   if (!(o.max_condition >= 1.0)) throw InvalidArgument(message(fn, ": max_condition must be >= 1, got ", o.max_condition));
@@ -139,8 +170,11 @@ inline void split_into(std::vector<ComponentParams>& comps, std::vector<char>& v
 
 /// Applies the low-occupancy policy; returns which components are kept.
 inline std::vector<char> apply_low_occupancy(const char* fn, std::vector<ComponentParams>& comps, std::vector<char>& valid,
-                                             const std::vector<char>& low, const EmUpdateOptions& opts, double tot,
+                                             const std::vector<char>& low, const EmUpdateOptions& opts, const EmAccumulator& acc,
                                              bool full, EmUpdateReport& rep) {
+  const double tot = acc.occupancy.sum();
+  std::vector<double> share(comps.size());
+  for (std::size_t c = 0; c < comps.size(); ++c) share[c] = acc.occupancy(static_cast<Index>(c)) / tot;
   if (std::none_of(valid.begin(), valid.end(), [](char v) { return v != 0; }))
     throw NumericalError(message(fn, ": every component is below the occupancy limits (total occupancy ", tot, ")"));
   Random rng(opts.seed);
@@ -157,6 +191,11 @@ inline std::vector<char> apply_low_occupancy(const char* fn, std::vector<Compone
         rep.kept_previous.push_back(c);
         valid[static_cast<std::size_t>(c)] = 1;
         break;
+      case LowOccupancy::KeepPreviousMinWeight:
+        rep.kept_previous.push_back(c);
+        valid[static_cast<std::size_t>(c)] = 1;
+        comps[static_cast<std::size_t>(c)].weight = std::max(share[static_cast<std::size_t>(c)], opts.min_weight);
+        break;
       case LowOccupancy::SplitHeaviest: {
         Index heavy = -1;
         split_into(comps, valid, c, heavy, opts.split_perturbation, rng, full);
@@ -171,8 +210,8 @@ inline std::vector<char> apply_low_occupancy(const char* fn, std::vector<Compone
 }  // namespace detail
 
 /// M-step of a diagonal GMM from its statistics. Weights occ_c / sum occ, means o + first_c / occ_c,
-/// variances second_c / occ_c - (first_c / occ_c)^2 floored at variance_floor * global variance
-/// (Reynolds et al. 2000; Kaldi's MleDiagGmmUpdate).
+/// variances second_c / occ_c - (first_c / occ_c)^2 floored at max(variance_floor * global variance,
+/// absolute_variance_floor) (Reynolds et al. 2000; Kaldi's MleDiagGmmUpdate).
 /// @throws DimensionMismatch (accumulator of another model), InvalidArgument (no data),
 ///         NumericalError (data with zero variance, every component below the occupancy limits)
 template <class Scalar>
@@ -183,7 +222,9 @@ DiagGmm<Scalar> em_update(const DiagGmm<Scalar>& model, const EmAccumulator& acc
   const Index C = model.num_components(), D = model.dim();
   const Eigen::VectorXd o = model.center().template cast<double>();
   detail::check_accumulator(fn, acc, o, C, false);
-  const Eigen::VectorXd floor = opts.variance_floor * detail::global_variance(fn, acc);
+  const Eigen::VectorXd floor =
+      (opts.variance_floor > 0.0 ? Eigen::VectorXd(opts.variance_floor * detail::global_variance(fn, acc)) : Eigen::VectorXd::Zero(D))
+          .cwiseMax(opts.absolute_variance_floor);
   const double tot = acc.occupancy.sum();
   const auto low = detail::low_occupancy_flags(acc, opts);
   EmUpdateReport rep;
@@ -210,7 +251,7 @@ DiagGmm<Scalar> em_update(const DiagGmm<Scalar>& model, const EmAccumulator& acc
     }
     valid[static_cast<std::size_t>(c)] = 1;
   }
-  const std::vector<char> keep = detail::apply_low_occupancy(fn, comps, valid, low, opts, tot, false, rep);
+  const std::vector<char> keep = detail::apply_low_occupancy(fn, comps, valid, low, opts, acc, false, rep);
   const Index kept = static_cast<Index>(std::count(keep.begin(), keep.end(), 1));
   Vector<Scalar> w(kept);
   Matrix<Scalar> mu(kept, D), var(kept, D);
@@ -230,7 +271,8 @@ DiagGmm<Scalar> em_update(const DiagGmm<Scalar>& model, const EmAccumulator& acc
 }
 
 /// M-step of a full-covariance GMM: covariance second_c / occ_c - m m^T, its eigenvalues floored
-/// at max(largest / max_condition, variance_floor * mean global variance).
+/// at max(largest / max_condition, variance_floor * mean global variance, absolute_variance_floor)
+/// (Kaldi's MleFullGmmUpdate: max(variance_floor, largest / max_condition)).
 template <class Scalar>
 FullGmm<Scalar> em_update(const FullGmm<Scalar>& model, const EmAccumulator& acc, const EmUpdateOptions& opts = {},
                           EmUpdateReport* report = nullptr) {
@@ -239,7 +281,8 @@ FullGmm<Scalar> em_update(const FullGmm<Scalar>& model, const EmAccumulator& acc
   const Index C = model.num_components(), D = model.dim();
   const Eigen::VectorXd o = model.center().template cast<double>();
   detail::check_accumulator(fn, acc, o, C, true);
-  const double abs_floor = opts.variance_floor * detail::global_variance(fn, acc).mean();
+  const double abs_floor =
+      std::max(opts.variance_floor > 0.0 ? opts.variance_floor * detail::global_variance(fn, acc).mean() : 0.0, opts.absolute_variance_floor);
   const double tot = acc.occupancy.sum();
   const auto low = detail::low_occupancy_flags(acc, opts);
   EmUpdateReport rep;
@@ -274,7 +317,7 @@ FullGmm<Scalar> em_update(const FullGmm<Scalar>& model, const EmAccumulator& acc
     }
     valid[static_cast<std::size_t>(c)] = 1;
   }
-  const std::vector<char> keep = detail::apply_low_occupancy(fn, comps, valid, low, opts, tot, true, rep);
+  const std::vector<char> keep = detail::apply_low_occupancy(fn, comps, valid, low, opts, acc, true, rep);
   const Index kept = static_cast<Index>(std::count(keep.begin(), keep.end(), 1));
   Vector<Scalar> w(kept);
   Matrix<Scalar> mu(kept, D);
