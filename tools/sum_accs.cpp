@@ -9,6 +9,7 @@
 #include <ivkit/ivector/trainer.hpp>
 
 #include "common/cli.hpp"
+#include "common/gmm_update.hpp"
 #include "common/models.hpp"
 
 using namespace ivkit_tools;
@@ -25,9 +26,8 @@ int main(int argc, char** argv) {
             "  ivkit-sum-accs exp/ubm/3.dubm exp/ubm/acc.3.1 exp/ubm/acc.3.2 exp/ubm/acc.3.3 exp/ubm/4.dubm\n"
             "  ivkit-sum-accs --ubm exp/ubm/final.ubm exp/ie/3.ie exp/ie/acc.3.* exp/ie/4.ie");
   std::vector<std::string> args;
-  std::string ubm_path, low_occupancy = "split";
-  ivkit::EmUpdateOptions update;
-  update.min_weight = 1e-4;  // as ivkit-train-ubm
+  std::string ubm_path;
+  GmmUpdateCli update;  // as ivkit-train-ubm
   std::uint64_t seed = 777;
   int iteration = 0;
   bool minimum_divergence = true, kaldi_format = false, binary = true;
@@ -37,11 +37,7 @@ int main(int argc, char** argv) {
       ->required()
       ->expected(3, -1);
   app.add_option("--ubm", ubm_path, "extractor accumulators: the UBM the extractor was trained with (to read it)");
-  app.add_option("--min-gaussian-weight", update.min_weight, "GMM: Gaussians below this weight are low-occupancy (as ivkit-train-ubm)");
-  app.add_option("--min-gaussian-occupancy", update.min_occupancy, "GMM: Gaussians below this occupancy are low-occupancy");
-  app.add_option("--variance-floor", update.variance_floor, "GMM: variances (full: eigenvalues) at least this times the global data variance");
-  app.add_option("--low-occupancy", low_occupancy, "GMM: what happens to low-occupancy Gaussians: split (re-split the heaviest), remove, keep")
-      ->check(CLI::IsMember({"split", "remove", "keep"}));
+  update.add_options(app);
   app.add_option("--seed", seed, "GMM: the training's --seed (re-splits draw from it)");
   app.add_option("--iteration", iteration, "GMM: the 0-based iteration being updated (re-splits draw from it, as in ivkit-train-ubm)");
   app.add_option("--minimum-divergence", minimum_divergence, "extractor: re-estimate the prior (as ivkit-train-ivector-extractor)");
@@ -63,13 +59,11 @@ int main(int argc, char** argv) {
         throw ivkit::DimensionMismatch(message("the accumulators (C = ", acc.occupancy.size(), ", D = ", acc.center.size(),
                                                acc.full_covariance ? ", full" : ", diagonal", ") are not those of '", model_path, "' (",
                                                model.describe(), ")"));
-      update.low_occupancy = low_occupancy == "remove" ? ivkit::LowOccupancy::Remove
-                             : low_occupancy == "keep" ? ivkit::LowOccupancy::KeepPrevious
-                                                       : ivkit::LowOccupancy::SplitHeaviest;
-      update.seed = iteration_seed(seed, iteration);
+      ivkit::EmUpdateOptions u = update.options(app, model.is_full());
+      u.seed = iteration_seed(seed, iteration);
       ivkit::EmUpdateReport report;
-      const Ubm next = model.is_full() ? Ubm(ivkit::em_update(model.full(), acc, update, &report))
-                                       : Ubm(ivkit::em_update(model.diag(), acc, update, &report));
+      const Ubm next = model.is_full() ? Ubm(ivkit::em_update(model.full(), acc, u, &report))
+                                       : Ubm(ivkit::em_update(model.diag(), acc, u, &report));
       write_ubm(out_path, next, OutputFormat{kaldi_format, binary});
       tool.info(accs.size(), " accumulator files, ", acc.num_frames, " frames, average log-likelihood ", acc.average_log_likelihood(),
                 " per frame; wrote ", next.describe(), " to '", out_path, "'");

@@ -16,6 +16,8 @@
 #include "common/mpi_world.hpp"
 #include "common/cli.hpp"
 #include "common/features.hpp"
+#include "common/gmm_update.hpp"
+#include "common/gselect_table.hpp"
 #include "common/models.hpp"
 #include "common/progress.hpp"
 
@@ -28,22 +30,43 @@ namespace {
 constexpr Index kChunkFrames = 32768;  // frames per statistics chunk (fixed: results do not depend on threads)
 
 struct Options {
-  std::string feats, output, init = "random", from, low_occupancy = "split", write_accs;
+  std::string feats, output, init = "random", from, write_accs, gselect;
   Index num_gauss = 256, num_frames = 500000, top_n = 0;
   int num_iters = 20, num_full_iters = 4, iters_per_split = 4, kmeans_iters = 10, subsample = 1, stop_after = 0;
-  double initial_proportion = 0.5, min_post = 0.0, min_weight = 1e-4, min_occupancy = 10.0, variance_floor = 1e-3, perturbation = 0.2;
+  double initial_proportion = 0.5, min_post = 0.0, perturbation = 0.2;
   double cache_mb = 2048;
   unsigned long long seed = 777;
   bool full = false, kaldi_format = false, binary = true, resume = false, keep_checkpoint = false;
+  GmmUpdateCli update;
 };
 
 // Random choices of iteration k (mixing up, re-splitting) are seeded from the seed and k only, so a
 // resumed run makes the same choices as an uninterrupted one.
 
-ivkit::LowOccupancy parse_low_occupancy(const std::string& s) {
-  if (s == "remove") return ivkit::LowOccupancy::Remove;
-  if (s == "keep") return ivkit::LowOccupancy::KeepPrevious;
-  return ivkit::LowOccupancy::SplitHeaviest;
+// EM statistics of one pass over the data: over every component of each chunk of frames, or, with a
+// Gaussian-selection table, over each utterance's selected components (Kaldi's --gselect).
+void accumulate_pass(const Ubm& model, FrameChunks& data, GselectLookup* gselect, const ivkit::AccumulateOptions& opts,
+                     ivkit::EmAccumulator& acc, Progress* progress) {
+  if (!gselect) {
+    data.pass(
+        [&](const Matrix<float>& chunk) {
+          if (model.is_full()) ivkit::accumulate_em_stats(model.full(), chunk, acc, opts);
+          else ivkit::accumulate_em_stats(model.diag(), chunk, acc, opts);
+        },
+        {}, progress);
+    return;
+  }
+  data.pass([](const Matrix<float>&) {},
+            [&](const std::string& key, const Matrix<float>& frames) {
+              const std::string what = ivkit::detail::message("the Gaussian selection of utterance '", key, "' in '", gselect->rspecifier(), "'");
+              const ivkit::GaussianSelection sel = gselect_from_table(gselect->of(key), model.num_components(), what);
+              if (sel.num_frames() != frames.rows())
+                throw ivkit::FormatError(ivkit::detail::message(what, " has ", sel.num_frames(), " frames but the features have ", frames.rows(),
+                                                                data.subsampled() ? " (after --subsample)" : ""));
+              if (model.is_full()) ivkit::accumulate_em_stats(model.full(), frames, sel, acc, opts);
+              else ivkit::accumulate_em_stats(model.diag(), frames, sel, acc, opts);
+            },
+            progress);
 }
 
 }  // namespace
@@ -81,14 +104,11 @@ int main(int argc, char** argv) {
   app.add_option("--subsample", o.subsample, "use every n-th frame (Kaldi's subsample-feats --n)")->check(CLI::PositiveNumber);
   app.add_option("--top-n", o.top_n, "EM statistics from the n best posteriors per frame (0 = all: exact EM)")->check(CLI::NonNegativeNumber);
   app.add_option("--min-post", o.min_post, "with --top-n: drop posteriors below this and renormalise")->check(CLI::Range(0.0, 0.999999));
-  app.add_option("--min-gaussian-weight", o.min_weight, "Gaussians below this weight are low-occupancy (Kaldi's --min-gaussian-weight)")
-      ->check(CLI::NonNegativeNumber);
-  app.add_option("--min-gaussian-occupancy", o.min_occupancy, "Gaussians below this occupancy are low-occupancy")->check(CLI::NonNegativeNumber);
-  app.add_option("--low-occupancy", o.low_occupancy,
-                 "what happens to a low-occupancy Gaussian: split (re-split the heaviest, keeps the count), remove (Kaldi), keep")
-      ->check(CLI::IsMember({"split", "remove", "keep"}));
-  app.add_option("--variance-floor", o.variance_floor, "variances (full: eigenvalues) at least this times the global data variance")
-      ->check(CLI::NonNegativeNumber);
+  o.update.add_options(app);
+  app.add_option("--gselect", o.gselect,
+                 "a fixed Gaussian-selection table (rspecifier) of the frames after --subsample: every iteration's statistics use each "
+                 "frame's selected Gaussians only (Kaldi's gmm-global-acc-stats --gselect; sid/train_diag_ubm.sh makes one with "
+                 "gmm-gselect --n=30 from the initial model). Needs --from");
   app.add_option("--split-perturbation", o.perturbation, "mixing up and splitting move the means by this many standard deviations")
       ->check(CLI::NonNegativeNumber);
   app.add_option("--seed", o.seed, "random seed (initialisation, mixing up)");
@@ -113,7 +133,15 @@ int main(int argc, char** argv) {
     processing.finish_options(app, tool);
     if (!app.get_option("--binary")->empty() && !o.kaldi_format) throw UsageError("--binary applies to --kaldi-format output only");
     const OutputFormat out_format{o.kaldi_format, o.binary};
-    const ivkit::LowOccupancy low = parse_low_occupancy(o.low_occupancy);
+    if (!o.gselect.empty()) {
+      if (o.from.empty()) throw UsageError("--gselect needs --from: the selection is of a given model's Gaussians (and mixing up would change them)");
+      if (app.count("--top-n") || app.count("--min-post")) throw UsageError("--top-n and --min-post do not apply with --gselect");
+    }
+    std::unique_ptr<GselectLookup> gselect = o.gselect.empty() ? nullptr : std::make_unique<GselectLookup>(o.gselect);
+    ivkit::AccumulateOptions accumulate;
+    accumulate.num_threads = tool.threads();
+    accumulate.top_n = o.top_n;
+    accumulate.min_post = o.min_post;
 
     // The starting point and the schedule: diagonal steps, then full-covariance steps.
     Ubm from;
@@ -126,18 +154,9 @@ int main(int argc, char** argv) {
       if (world.distributed()) throw UsageError("--write-accs is the queue pattern (one file per job); under MPI the ranks sum in memory");
       const Ubm model = o.full && !from.is_full() ? Ubm(ivkit::to_full(from.diag())) : from;
       FrameChunks data(o.feats, o.subsample, kChunkFrames, 0, &processing);
-      ivkit::AccumulateOptions accumulate;
-      accumulate.num_threads = tool.threads();
-      accumulate.top_n = o.top_n;
-      accumulate.min_post = o.min_post;
       ivkit::EmAccumulator acc = model.is_full() ? ivkit::EmAccumulator(model.full()) : ivkit::EmAccumulator(model.diag());
       Progress progress(tool.name(), "accumulating", static_cast<double>(count_script_entries(o.feats)), "utterances", !tool.quiet());
-      data.pass(
-          [&](const Matrix<float>& chunk) {
-            if (model.is_full()) ivkit::accumulate_em_stats(model.full(), chunk, acc, accumulate);
-            else ivkit::accumulate_em_stats(model.diag(), chunk, acc, accumulate);
-          },
-          {}, &progress);
+      accumulate_pass(model, data, gselect.get(), accumulate, acc, &progress);
       ivkit::save_em_accumulator(o.write_accs, acc);
       progress.finish(ivkit::detail::message(acc.num_frames, " frames, average log-likelihood ", acc.average_log_likelihood(), "; wrote '",
                                              o.write_accs, "'"));
@@ -161,7 +180,7 @@ int main(int argc, char** argv) {
     const int full_steps = o.full ? o.num_full_iters : 0;
     const int total = diag_steps + full_steps;
 
-    Fingerprint fp = {{"feats", o.feats},
+    Fingerprint fp{{"feats", o.feats},
                       {"features", processing.describe()},
                       {"num-gauss", std::to_string(target)},
                       {"num-iters", std::to_string(o.num_iters)},
@@ -175,12 +194,10 @@ int main(int argc, char** argv) {
                       {"subsample", std::to_string(o.subsample)},
                       {"top-n", std::to_string(o.top_n)},
                       {"min-post", format_real(o.min_post)},
-                      {"min-gaussian-weight", format_real(o.min_weight)},
-                      {"min-gaussian-occupancy", format_real(o.min_occupancy)},
-                      {"low-occupancy", o.low_occupancy},
-                      {"variance-floor", format_real(o.variance_floor)},
+                      {"gselect", o.gselect},
                       {"split-perturbation", format_real(o.perturbation)},
                       {"seed", std::to_string(o.seed)}};
+    for (auto& entry : o.update.describe(app)) fp.push_back(std::move(entry));
     Checkpointer checkpoint(tool.name(), o.output, fp);
 
     FrameChunks data(o.feats, o.subsample, kChunkFrames, static_cast<std::size_t>(o.cache_mb * 1048576.0), &processing,
@@ -239,23 +256,13 @@ int main(int argc, char** argv) {
         model = Ubm(DiagUbm(one.weights(), std::move(mu), one.variances()));
         if (o.iters_per_split == 0) model = Ubm(ivkit::split_components(model.diag(), target, o.perturbation, rng, ivkit::SplitCriterion::Spread));
       } else {
-        model = Ubm(ivkit::init_kmeans_plus_plus(sample, target, o.kmeans_iters, rng, o.variance_floor));
+        model = Ubm(ivkit::init_kmeans_plus_plus(sample, target, o.kmeans_iters, rng, o.update.variance_floor));
       }
       if (diag_steps == 0 && model.num_components() < target)
         model = Ubm(ivkit::split_components(model.diag(), target, o.perturbation, rng, ivkit::SplitCriterion::Spread));
       tool.info("initialised (", o.init, ") from ", sample.rows(), " sampled frames: ", model.describe());
     }
 
-    ivkit::EmUpdateOptions update;
-    update.variance_floor = o.variance_floor;
-    update.min_weight = o.min_weight;
-    update.min_occupancy = o.min_occupancy;
-    update.low_occupancy = low;
-    update.split_perturbation = o.perturbation;
-    ivkit::AccumulateOptions accumulate;
-    accumulate.num_threads = tool.threads();
-    accumulate.top_n = o.top_n;
-    accumulate.min_post = o.min_post;
 
     // Random init: mixing up in equal steps during the first half (Kaldi's gauss_inc), never after
     // the last diagonal pass, so every Gaussian of the output has been through EM.
@@ -275,14 +282,10 @@ int main(int argc, char** argv) {
       Progress progress(tool.name(), label, data.counted() ? data.num_frames() : static_cast<double>(count_script_entries(o.feats)),
                         data.counted() ? "frames" : "utterances", !tool.quiet());
       ivkit::EmAccumulator acc = model.is_full() ? ivkit::EmAccumulator(model.full()) : ivkit::EmAccumulator(model.diag());
-      data.pass(
-          [&](const Matrix<float>& chunk) {
-            if (model.is_full()) ivkit::accumulate_em_stats(model.full(), chunk, acc, accumulate);
-            else ivkit::accumulate_em_stats(model.diag(), chunk, acc, accumulate);
-          },
-          {}, &progress);
+      accumulate_pass(model, data, gselect.get(), accumulate, acc, &progress);
       world.sum(acc);
-      ivkit::EmUpdateOptions u = update;
+      ivkit::EmUpdateOptions u = o.update.options(app, model.is_full());
+      u.split_perturbation = o.perturbation;
       u.seed = iteration_seed(o.seed, k);
       ivkit::EmUpdateReport report;
       model = model.is_full() ? Ubm(ivkit::em_update(model.full(), acc, u, &report)) : Ubm(ivkit::em_update(model.diag(), acc, u, &report));

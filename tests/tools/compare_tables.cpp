@@ -7,6 +7,9 @@
 //                                                   (order may differ where log-likelihoods tie)
 //   compare_tables scores REF TEST MAX_ABS [SCALE]  'enrol test score' files, same trials in the
 //                                                   same order; max |ref - SCALE test|
+//   compare_tables ubm REF TEST MAX_REL             full-covariance UBMs (Kaldi files): worst
+//                                                   |ref - test| of weights, means and covariances,
+//                                                   each relative to its largest reference entry
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -16,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include <ivkit/io/kaldi_gmm.hpp>
 #include <ivkit/io/kaldi_gselect.hpp>
 #include <ivkit/io/kaldi_reader.hpp>
 
@@ -127,15 +131,33 @@ int scores(const std::string& ref_path, const std::string& test_path, double tol
 
 }  // namespace
 
+int ubm(const std::string& ref_path, const std::string& test_path, double bound) {
+  const auto ref = ivkit::read_kaldi_full_gmm<double>(ref_path);
+  const auto test = ivkit::read_kaldi_full_gmm<double>(test_path);
+  if (ref.num_components() != test.num_components() || ref.dim() != test.dim())
+    fail("the UBMs differ in size: " + std::to_string(ref.num_components()) + " x " + std::to_string(ref.dim()) + " against " +
+         std::to_string(test.num_components()) + " x " + std::to_string(test.dim()));
+  const double w = (ref.weights() - test.weights()).cwiseAbs().maxCoeff() / ref.weights().maxCoeff();
+  const double m = (ref.means() - test.means()).cwiseAbs().maxCoeff() / ref.means().cwiseAbs().maxCoeff();
+  double c = 0;
+  for (Index k = 0; k < ref.num_components(); ++k) {
+    const auto& a = ref.covariances()[static_cast<std::size_t>(k)];
+    c = std::max(c, (a - test.covariances()[static_cast<std::size_t>(k)]).cwiseAbs().maxCoeff() / a.diagonal().maxCoeff());
+  }
+  std::printf("ubm: weights %.3g, means %.3g, covariances %.3g (bound %g)\n", w, m, c, bound);
+  return w <= bound && m <= bound && c <= bound ? 0 : 1;
+}
+
 int main(int argc, char** argv) {
   try {
     const std::string mode = argc > 1 ? argv[1] : "";
     if (mode == "matrices" && argc == 5) return matrices(argv[2], argv[3], std::atof(argv[4]));
     if (mode == "cosine" && argc == 5) return cosine(argv[2], argv[3], std::atof(argv[4]));
     if (mode == "gselect" && argc == 4) return gselect(argv[2], argv[3]);
+    if (mode == "ubm" && argc == 5) return ubm(argv[2], argv[3], std::atof(argv[4]));
     if (mode == "scores" && (argc == 5 || argc == 6)) return scores(argv[2], argv[3], std::atof(argv[4]), argc == 6 ? std::atof(argv[5]) : 1.0);
   } catch (const std::exception& e) {
     fail(e.what());
   }
-  fail("usage: compare_tables matrices|cosine REF TEST BOUND | gselect REF TEST | scores REF TEST MAX_ABS [SCALE]");
+  fail("usage: compare_tables matrices|cosine REF TEST BOUND | gselect REF TEST | scores REF TEST MAX_ABS [SCALE] | ubm REF TEST MAX_REL");
 }

@@ -101,6 +101,7 @@ class FrameChunks {
   std::size_t num_utterances() const { return utterances_; }
   ivkit::Index dim() const { return dim_; }
   bool cached() const { return cache_complete_; }
+  bool subsampled() const { return subsample_ > 1; }
   const std::string& rspecifier() const { return rspecifier_; }
 
  private:

@@ -12,26 +12,7 @@ using ivkit::detail::message;
 StatsComputer::StatsComputer(const Ubm& ubm, PosteriorOptions options, const std::string& gselect_rspecifier)
     : ubm_(ubm), options_(options), gselect_rspecifier_(gselect_rspecifier) {
   if (gselect_rspecifier_.empty() && ubm_.is_full() && !options_.select_with_full) selector_ = ubm_.to_diag();
-  if (!gselect_rspecifier_.empty())
-    gselect_in_order_ = std::make_unique<ivkit::KaldiSequentialReader<Int32VectorVector>>(gselect_rspecifier_);
-}
-
-Int32VectorVector StatsComputer::selection_of(const std::string& key) {
-  if (!gselect_) {
-    // Another pass over the features (the extractor's EM) starts the table again.
-    if (gselect_in_order_->done() || gselect_in_order_->key() != key)
-      gselect_in_order_ = std::make_unique<ivkit::KaldiSequentialReader<Int32VectorVector>>(gselect_rspecifier_);
-    if (!gselect_in_order_->done() && gselect_in_order_->key() == key) {
-      Int32VectorVector v = std::move(gselect_in_order_->value());
-      gselect_in_order_->next();
-      return v;
-    }
-    gselect_in_order_.reset();  // not in the order of the features: index the table by key
-    gselect_ = std::make_unique<ivkit::KaldiRandomAccessReader<Int32VectorVector>>(gselect_rspecifier_);
-  }
-  if (!gselect_->has_key(key))
-    throw ivkit::FormatError(message("utterance '", key, "' has no Gaussian selection in '", gselect_rspecifier_, "'"));
-  return gselect_->value(key);
+  if (!gselect_rspecifier_.empty()) gselect_ = std::make_unique<GselectLookup>(gselect_rspecifier_);
 }
 
 StatsComputer::~StatsComputer() = default;
@@ -44,7 +25,7 @@ std::vector<ivkit::UtteranceStats> StatsComputer::compute(const std::vector<Utte
   if (selected) {
     for (std::size_t i = 0; i < n; ++i) {
       const auto& u = batch[i];
-      const Int32VectorVector table = selection_of(u.key);
+      const Int32VectorVector table = gselect_->of(u.key);
       const std::string what = message("the Gaussian selection of utterance '", u.key, "' in '", gselect_rspecifier_, "'");
       selections[i] = gselect_from_table(table, ubm_.num_components(), what);
       if (selections[i].num_frames() != u.frames.rows())

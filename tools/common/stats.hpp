@@ -42,17 +42,11 @@ class StatsComputer {
   std::vector<ivkit::UtteranceStats> compute(const std::vector<Utterance>& batch, int threads);
 
  private:
-  /// The selection of `key`: read in step with the features while the table lists the utterances in
-  /// their order (as ivkit-gselect and gmm-gselect write it; memory bounded by the batch, not the
-  /// table), else looked up in an index of the table's keys (built at the first key out of order).
-  Int32VectorVector selection_of(const std::string& key);
-
   const Ubm& ubm_;
   PosteriorOptions options_;
   std::optional<DiagUbm> selector_;  // a full UBM's diagonal, which selects the Gaussians (Kaldi's recipe)
   std::string gselect_rspecifier_;
-  std::unique_ptr<ivkit::KaldiSequentialReader<Int32VectorVector>> gselect_in_order_;
-  std::unique_ptr<ivkit::KaldiRandomAccessReader<Int32VectorVector>> gselect_;
+  std::unique_ptr<GselectLookup> gselect_;
 };
 
 }  // namespace ivkit_tools
