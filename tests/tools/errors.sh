@@ -79,7 +79,7 @@ expect 1 "bad/spk2utt' line 3: utterance 'spk999-utt0'" bad/scores -- \
   score-trials --plda exp/plda --transform exp/transform --enrol-spk2utt bad/spk2utt data/trials "${IV[@]}" bad/scores
 # Trial lists: a malformed line, an unknown test segment.
 sed '7s/nontarget$/maybe/' data/trials >bad/trials
-expect 1 "bad/trials:7" bad/scores -- score-trials "${SCORE[@]}" bad/trials "${IV[@]}" bad/scores
+expect 1 "bad/trials' line 7: the third field must be 'target' or 'nontarget'" bad/scores -- score-trials "${SCORE[@]}" bad/trials "${IV[@]}" bad/scores
 sed '9s/ [^ ]* / nobody-utt9 /' data/trials >bad/trials_id
 expect 1 "test id 'nobody-utt9'.*bad/trials_id:9" bad/scores -- score-trials "${SCORE[@]}" bad/trials_id "${IV[@]}" bad/scores
 # PLDA of the wrong dimension for the embeddings (no transform).
@@ -87,7 +87,7 @@ expect 1 "exp/plda' has dimension 4 but the embeddings have dimension 6" bad/sco
   score-trials --plda exp/plda --enrol-spk2utt data/enrol/spk2utt data/trials "${IV[@]}" bad/scores
 # A failed run leaves an existing output as it was.
 echo "previous content" >bad/kept
-expect 1 "bad/trials:7" "" -- score-trials "${SCORE[@]}" bad/trials "${IV[@]}" bad/kept
+expect 1 "bad/trials' line 7: the third field" "" -- score-trials "${SCORE[@]}" bad/trials "${IV[@]}" bad/kept
 [[ $(cat bad/kept) == "previous content" ]] || fail "a failed ivkit-score-trials changed its existing output"
 
 # Score files: a score that is not a number, a pair scored twice, a trial without a score.

@@ -23,6 +23,8 @@
 #include "ivkit/eval/trials.hpp"
 #include "ivkit/io/data_dir.hpp"
 #include "ivkit/io/kaldi_io.hpp"
+#include "ivkit/io/line_reader.hpp"
+#include "ivkit/io/trial_scores.hpp"
 
 namespace ivkit {
 
@@ -59,17 +61,14 @@ namespace detail {
 
 // Calls f(fields, line number) for every non-blank line. @throws IoError
 inline void for_each_line(const std::string& path, const std::function<void(const std::vector<std::string>&, std::size_t)>& f) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw IoError(message("cannot open '", path, "'"));
-  std::string line;
-  std::size_t no = 0;
-  while (std::getline(in, line)) {
-    ++no;
-    std::vector<std::string> fields;
+  LineReader in(path);
+  std::string_view line;
+  std::vector<std::string> fields;
+  while (in.next(line)) {
+    fields.clear();
     for (const auto field : split_fields(line)) fields.emplace_back(field);
-    if (!fields.empty()) f(fields, no);
+    if (!fields.empty()) f(fields, in.line_number());
   }
-  if (in.bad()) throw IoError(message("error reading '", path, "'"));
 }
 
 inline std::string table_line(const std::string& path, std::size_t line) { return message("'", path, "' line ", line, ": "); }
@@ -154,20 +153,18 @@ inline std::unordered_map<std::string, long long> read_int_table(const std::stri
 inline ScoreList read_scores(const std::string& path) {
   ScoreList s;
   s.source = path;
-  std::unordered_map<std::string, std::size_t> seen;  // "enrol test" -> line
-  detail::for_each_line(path, [&](const std::vector<std::string>& f, std::size_t line) {
-    if (f.size() != 3) throw FormatError(detail::message(detail::table_line(path, line), "expected 3 fields 'enrol test score', got ", f.size()));
-    double v = 0;
-    if (!detail::kaldi_parse_real(f[2], v) || std::isnan(v))
-      throw FormatError(detail::message(detail::table_line(path, line), "the score '", f[2], "' is not a number"));
-    const auto [it, added] = seen.emplace(f[0] + ' ' + f[1], line);
-    if (!added)
-      throw FormatError(detail::message(detail::table_line(path, line), "the pair '", f[0], " ", f[1], "' already has a score (line ", it->second, ")"));
-    s.enrol.push_back(f[0]);
-    s.test.push_back(f[1]);
-    s.scores.push_back(v);
-    s.lines.push_back(line);
-  });
+  LineReader in(path);
+  detail::ScoreKeyIndex seen;  // "enrol test" -> line
+  std::string_view f[4];
+  std::size_t n = 0;
+  while (detail::next_fields(in, f, n)) {
+    const auto line = detail::parse_score_fields(f, n, path, in.line_number());
+    seen.insert(line.enrol, line.test, line.score, in.line_number(), path);
+    s.enrol.emplace_back(line.enrol);
+    s.test.emplace_back(line.test);
+    s.scores.push_back(line.score);
+    s.lines.push_back(in.line_number());
+  }
   if (s.scores.empty()) throw FormatError(detail::message("'", path, "' holds no scores"));
   return s;
 }
@@ -177,58 +174,34 @@ inline ScoreList read_scores(const std::string& path) {
 /// @throws IoError, FormatError naming the file and the line, InvalidArgument (pairs where they are
 /// not allowed)
 inline TrialList read_trial_list(const std::string& path, const std::string& format, bool allow_pairs) {
-  const bool from_stdin = path == "-";
-  const std::string source = from_stdin ? std::string("stdin") : path;
-  std::string text;
-  if (from_stdin) {
-    text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
-    if (std::cin.bad()) throw IoError("error reading the trials from stdin");
-  } else {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw IoError(detail::message("cannot open the trial list '", path, "'"));
-    text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-    if (in.bad()) throw IoError(detail::message("error reading '", path, "'"));
-  }
-  if (text.find('\0') != std::string::npos)
-    throw FormatError(detail::message("'", source, "' holds binary data, not a trial list"));
-  std::string fmt = format;
-  if (fmt == "auto" && allow_pairs) {
-    std::istringstream in(text);
-    std::string line;
-    while (std::getline(in, line)) {
-      const auto f = detail::split_fields(line);
-      if (f.empty()) continue;
-      if (f.size() == 2) fmt = "pairs";
-      break;
-    }
-  }
+  LineReader in(path);
+  const std::string& source = in.source();
   TrialList out;
-  if (fmt == "pairs") {
-    if (!allow_pairs) throw InvalidArgument("trial pairs without labels cannot be evaluated: give 'enrol test target|nontarget' lines");
-    out.labelled = false;
-    out.format = "pairs";
-    out.trials.source = source;
-    std::istringstream in(text);
-    std::string line;
-    std::size_t no = 0;
-    while (std::getline(in, line)) {
-      ++no;
-      const auto f = detail::split_fields(line);
-      if (f.empty()) continue;
-      if (f.size() != 2)
-        throw FormatError(detail::message(detail::table_line(source, no), "expected 2 fields 'enrol test' (the format of the first line), got ", f.size()));
+  out.trials.source = source;
+  std::string fmt = format;
+  TrialFormat tf = fmt == "kaldi" ? TrialFormat::Kaldi : fmt == "stklia" ? TrialFormat::Stklia : TrialFormat::Auto;
+  std::string_view f[4];
+  std::size_t n = 0;
+  bool first = true;
+  while (detail::next_fields(in, f, n)) {
+    if (first && fmt == "auto" && allow_pairs && n == 2) fmt = "pairs";
+    first = false;
+    if (fmt == "pairs") {
+      if (!allow_pairs) throw InvalidArgument("trial pairs without labels cannot be evaluated: give 'enrol test target|nontarget' lines");
+      if (n != 2)
+        throw FormatError(detail::message(detail::table_line(source, in.line_number()),
+                                          "expected 2 fields 'enrol test' (the format of the first line), got ", n));
       out.trials.add(std::string(f[0]), std::string(f[1]), false);
-      out.trials.lines.push_back(no);
+    } else {
+      const auto t = detail::parse_trial_fields(f, n, tf, source, in.line_number());
+      out.trials.add(std::string(t.enrol), std::string(t.test), t.target);
     }
-    if (out.trials.empty()) throw FormatError(detail::message("'", source, "' holds no trials"));
-    return out;
+    out.trials.lines.push_back(in.line_number());
   }
-  TrialFormat tf = TrialFormat::Auto;
-  if (fmt == "kaldi") tf = TrialFormat::Kaldi;
-  else if (fmt == "stklia") tf = TrialFormat::Stklia;
-  std::istringstream in(text);
-  out.trials = read_trials(in, tf, source);
-  out.format = format_name(out.trials.format);
+  if (out.trials.empty()) throw FormatError(detail::message("'", source, "' holds no trials"));
+  out.labelled = fmt != "pairs";
+  out.format = fmt == "pairs" ? "pairs" : format_name(tf);
+  out.trials.format = tf;
   return out;
 }
 
