@@ -29,15 +29,19 @@ namespace detail {
 /// Splits `line` at spaces, tabs and carriage returns; stores the first `max` fields in `out` and
 /// returns how many fields there are (also those beyond `max`, so that a wrong count can be named).
 inline std::size_t split_fields_into(std::string_view line, std::string_view* out, std::size_t max) {
-  std::size_t count = 0, i = 0;
-  const std::size_t n = line.size();
-  const char* p = line.data();
+  // One table lookup per byte (the separators' bytes are 1): the hot loop of reading score files.
+  static constexpr unsigned char kSeparator[256] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 1 /* \t */, 0, 0, 0, 1 /* \r */, 0, 0,
+                                                    0, 0, 0, 0, 0, 0, 0, 0, 0, 0,            0, 0, 0, 0,            0, 0,
+                                                    1 /* space */};
+  std::size_t count = 0;
+  const unsigned char* p = reinterpret_cast<const unsigned char*>(line.data());
+  const unsigned char* const end = p + line.size();
   while (true) {
-    while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '\r')) ++i;
-    if (i >= n) return count;
-    const std::size_t start = i;
-    while (i < n && p[i] != ' ' && p[i] != '\t' && p[i] != '\r') ++i;
-    if (count < max) out[count] = std::string_view(p + start, i - start);
+    while (p < end && kSeparator[*p]) ++p;
+    if (p == end) return count;
+    const unsigned char* start = p;
+    while (p < end && !kSeparator[*p]) ++p;
+    if (count < max) out[count] = std::string_view(reinterpret_cast<const char*>(start), static_cast<std::size_t>(p - start));
     ++count;
   }
 }
@@ -75,6 +79,7 @@ class LineReader {
     begin_ = 0;
     end_ = text_->size();
     eof_ = true;
+    nul_seen_ = std::memchr(text_->data(), '\0', text_->size()) != nullptr;
   }
 
   LineReader(const LineReader&) = delete;
@@ -95,7 +100,8 @@ class LineReader {
         line = std::string_view(data + begin_, stop - begin_);
         begin_ = nl ? stop + 1 : stop;
         ++line_;
-        if (std::memchr(line.data(), '\0', line.size()))
+        // Lines are searched for a NUL only once one has been read (a block is searched as it comes).
+        if (nul_seen_ && std::memchr(line.data(), '\0', line.size()))
           throw FormatError(detail::message("'", source_, "' line ", line_, ": a NUL byte: binary data, not text"));
         return true;
       }
@@ -153,6 +159,7 @@ class LineReader {
       if (got < 0 && errno == EINTR) continue;
       if (got < 0) throw IoError(detail::message("error reading '", source_, "' after line ", line_, ": ", std::strerror(errno)));
       if (got == 0) eof_ = true;
+      if (got > 0 && std::memchr(buffer_.get() + end_, '\0', static_cast<std::size_t>(got))) nul_seen_ = true;
       end_ += static_cast<std::size_t>(got);
       bytes_read_ += static_cast<std::uint64_t>(got);
       return;
@@ -165,7 +172,7 @@ class LineReader {
   std::size_t capacity_ = 0, begin_ = 0, end_ = 0, line_ = 0;
   std::uint64_t bytes_read_ = 0, file_size_ = 0;
   int fd_ = -1;
-  bool owns_fd_ = false, eof_ = false, is_regular_ = false;
+  bool owns_fd_ = false, eof_ = false, is_regular_ = false, nul_seen_ = false;
 };
 
 }  // namespace ivkit
