@@ -39,3 +39,24 @@ same_numbers() {
     awk -F'\t' '$1 != $2 { if ($1 !~ /^[-0-9.e+]+$/) { print "token " $1 " vs " $2; exit 1 }
                            d = $1 - $2; if (d < 0) d = -d; a = $1 < 0 ? -$1 : $1; if (d > 1e-5 * (1 + a)) { print $1 " vs " $2; exit 1 } }'
 }
+
+# expect STATUS PATTERN OUTPUT -- TOOL ARGS...: the tool exits with STATUS, its stderr matches the
+# grep pattern PATTERN, and OUTPUT (when not empty) does not exist afterwards.
+expect() {
+  local want=$1 pattern=$2 output=$3
+  shift 4
+  local tool=$1
+  shift
+  echo "+ ivkit-$tool $* (expecting status $want)" >&2
+  set +e
+  "$TOOLS/ivkit-$tool" -q "$@" >stdout.txt 2>stderr.txt
+  local rc=$?
+  set -e
+  cat stderr.txt >&2
+  [[ $rc -eq $want ]] || fail "ivkit-$tool $*: exit status $rc, expected $want"
+  [[ $(grep -c . stderr.txt) -ge 1 ]] || fail "ivkit-$tool $*: no message on stderr"
+  grep -q "^ivkit-$tool: " stderr.txt || fail "ivkit-$tool $*: the message does not start with the program name"
+  grep -q -- "$pattern" stderr.txt || fail "ivkit-$tool $*: the message does not match '$pattern'"
+  if [[ -n $output && -e $output ]]; then fail "ivkit-$tool $*: '$output' was written"; fi
+  no_temporaries .
+}

@@ -11,6 +11,7 @@
 //   OUT/enrol/{feats.ark,feats.scp,utt2spk,spk2utt}   24 other speakers x 2 utterances
 //   OUT/test/{feats.ark,feats.scp,utt2spk}            the same 24 speakers x 3 utterances
 //   OUT/trials                                        every enrolment speaker against every test utterance
+//   OUT/conv/{feats.ark,feats.scp,ref.rttm,reco2num_spk}  six conversations of 2 to 4 of those speakers
 //
 // With --many: only OUT/{feats.ark,feats.scp}, N short utterances of F frames (default 20) each, keys
 // utt0000000, utt0000001, ... (all of one length), from 100 speakers of the same world (the scale test).
@@ -19,6 +20,7 @@
 // With --peak-rss: runs COMMAND (its stdout sent to stderr), prints its peak resident memory in KiB
 // (ru_maxrss) on stdout and exits with its status (as GNU time's %M; a small process: the peak of the
 // process that execs COMMAND is part of the figure, which rules out a python3 wrapper's 10+ MiB).
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -152,6 +154,51 @@ int peak_rss(char** command) {
 
 }  // namespace
 
+// Six conversations of 2 to 4 of the evaluation speakers (not in train/) taking turns of 1 to 3 s
+// (100 frames a second), back to back; each turn a new session. OUT/{feats.ark,feats.scp} (one
+// matrix per recording), OUT/ref.rttm and OUT/reco2num_spk.
+void write_conversations(const std::string& out, const World& w, const std::vector<Speaker>& speakers, ivkit::Random& rng) {
+  std::filesystem::create_directories(out);
+  const std::string ark = std::filesystem::absolute(out + "/feats.ark").string();
+  const std::string scp = std::filesystem::absolute(out + "/feats.scp").string();
+  ivkit::KaldiWriter<ivkit::Matrix<float>> table("ark,scp:" + ark + "," + scp);
+  std::string rttm, reco2num;
+  char line[160];
+  for (int r = 0; r < 6; ++r) {
+    const std::string rec = "conv" + std::to_string(r);
+    const Index n = 2 + static_cast<Index>(rng.uniform_index(3));
+    std::vector<std::size_t> who;
+    while (static_cast<Index>(who.size()) < n) {
+      const std::size_t s = static_cast<std::size_t>(rng.uniform_index(speakers.size()));
+      if (std::find(who.begin(), who.end(), s) == who.end()) who.push_back(s);
+    }
+    std::vector<ivkit::Matrix<float>> parts;
+    Index total = 0;
+    std::size_t current = 0;
+    for (int turn = 0; turn < 6 * n; ++turn) {
+      if (turn > 0) current = (current + 1 + static_cast<std::size_t>(rng.uniform_index(static_cast<std::uint64_t>(n - 1)))) % who.size();
+      if (turn < n) current = static_cast<std::size_t>(turn);  // everyone speaks early on
+      const Index frames = 100 + static_cast<Index>(rng.uniform_index(201));
+      parts.push_back(utterance(w, speakers[who[current]].factors, rng, frames));
+      std::snprintf(line, sizeof line, "SPEAKER %s 1 %.2f %.2f <NA> <NA> %s <NA> <NA>\n", rec.c_str(), 0.01 * static_cast<double>(total),
+                    0.01 * static_cast<double>(frames), speakers[who[current]].id.c_str());
+      rttm += line;
+      total += frames;
+    }
+    ivkit::Matrix<float> x(total, kDim);
+    Index at = 0;
+    for (const auto& p : parts) {
+      x.middleRows(at, p.rows()) = p;
+      at += p.rows();
+    }
+    table.write(rec, x);
+    reco2num += rec + " " + std::to_string(n) + "\n";
+  }
+  table.close();
+  write_text(out + "/ref.rttm", rttm);
+  write_text(out + "/reco2num_spk", reco2num);
+}
+
 int write_trials_and_scores(const std::string& out, long long n, ivkit::Random& rng) {
   std::filesystem::create_directories(out);
   std::FILE* trials = std::fopen((out + "/trials").c_str(), "w");
@@ -239,6 +286,7 @@ int main(int argc, char** argv) {
     for (std::size_t s = 0; s < eval.size(); ++s)
       for (const auto& utt : test_ids[s]) trials += eval[e].id + " " + utt + (e == s ? " target\n" : " nontarget\n");
   write_text(out + "/trials", trials);
-  std::printf("make_tool_data: wrote %s/{train,enrol,test,trials}\n", out.c_str());
+  write_conversations(out + "/conv", w, eval, rng);
+  std::printf("make_tool_data: wrote %s/{train,enrol,test,trials,conv}\n", out.c_str());
   return 0;
 }
