@@ -118,17 +118,16 @@ int main(int argc, char** argv) {
       Matrix<float> xr(static_cast<Index>(windows.size()), x.cols());
       for (std::size_t i = 0; i < windows.size(); ++i) xr.row(static_cast<Index>(i)) = x.row(windows[i].row);
       // All pairs of the recording's windows in one product.
-      const Matrix<float> s = scorer ? scorer->score_matrix(scorer->enrol(xr), scorer->test(xr), tool.threads())
-                                     : ivkit::cosine_score_matrix<float>(xr, xr, tool.threads());
-      Matrix<double> sd = s.cast<double>();
-      sd = (0.5 * (sd + sd.transpose())).eval();  // PLDA's enrol/test roles give a matrix symmetric up to rounding
+      // (symmetric only up to rounding: PLDA's enrolment and test sides are computed apart)
+      Matrix<double> s = ivkit::symmetric_part(scorer ? scorer->score_matrix(scorer->enrol(xr), scorer->test(xr), tool.threads())
+                                                      : ivkit::cosine_score_matrix<float>(xr, xr, tool.threads()));
       ivkit::ClusteringOptions o = copts;
       if (!num_speakers.empty()) {
         const auto it = num_speakers.find(rec);
         if (it == num_speakers.end()) throw ivkit::FormatError(message("'", reco2num, "' gives no number of speakers for the recording '", rec, "'"));
         o.num_clusters = static_cast<Index>(it->second);
       }
-      const ivkit::ClusteringResult c = ivkit::cluster(sd, o);
+      const ivkit::ClusteringResult c = ivkit::cluster(std::move(s), o);
       std::vector<ivkit::TimeWindow> tw;
       for (const auto& w : windows) tw.push_back({w.start, w.end});
       for (auto& t : ivkit::turns_from_windows(rec, tw, c.labels, rec + "_spk")) turns.push_back(std::move(t));

@@ -16,6 +16,7 @@
 #include <limits>
 #include <numeric>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "ivkit/core/error.hpp"
@@ -47,27 +48,59 @@ struct ClusterMerge {
   Index size = 0;
 };
 
-/// The n - 1 merges of n windows, in the order of decreasing score (the greedy order).
-/// @param scores (n x n) symmetric pairwise scores; the diagonal is ignored
-/// @throws InvalidArgument (not square, not symmetric within 1e-9 relative, NaN or Inf)
-inline std::vector<ClusterMerge> dendrogram(const Matrix<double>& scores, Linkage linkage = Linkage::Average) {
-  constexpr const char* fn = "dendrogram";
+/// The symmetric part (S + S^T) / 2 of a square score matrix, in double: scores of all pairs of a
+/// recording's windows computed with the two sides in different roles (PLDA's enrolment and test)
+/// are symmetric only up to rounding. Transposed in tiles (cache-friendly for thousands of windows).
+/// @throws InvalidArgument when not square
+template <class Scalar>
+Matrix<double> symmetric_part(const Matrix<Scalar>& s) {
+  const Index n = s.rows();
+  if (s.cols() != n) throw InvalidArgument(detail::message("symmetric_part: the matrix is ", n, " x ", s.cols(), ", not square"));
+  Matrix<double> out(n, n);
+  constexpr Index kTile = 64;
+  for (Index i0 = 0; i0 < n; i0 += kTile)
+    for (Index j0 = 0; j0 < n; j0 += kTile)
+      for (Index i = i0; i < std::min(n, i0 + kTile); ++i)
+        for (Index j = j0; j < std::min(n, j0 + kTile); ++j)
+          out(i, j) = 0.5 * (static_cast<double>(s(i, j)) + static_cast<double>(s(j, i)));
+  return out;
+}
+
+namespace detail {
+
+/// Checks a score matrix (square, finite, symmetric within 1e-9 relative), in tiles.
+inline void check_score_matrix(const char* fn, const Matrix<double>& scores) {
   const Index n = scores.rows();
-  if (scores.cols() != n) throw InvalidArgument(detail::message(fn, ": the score matrix is ", n, " x ", scores.cols(), ", not square"));
-  for (Index i = 0; i < n; ++i)
-    for (Index j = 0; j < n; ++j) {
-      if (i == j) continue;
-      if (!std::isfinite(scores(i, j)))
-        throw InvalidArgument(detail::message(fn, ": score (", i, ", ", j, ") is ", scores(i, j), "; scores must be finite"));
-      if (j > i && std::abs(scores(i, j) - scores(j, i)) > 1e-9 * std::max({1.0, std::abs(scores(i, j)), std::abs(scores(j, i))}))
-        throw InvalidArgument(detail::message(fn, ": the score matrix is not symmetric at (", i, ", ", j, "): ", scores(i, j), " and ",
-                                              scores(j, i)));
-    }
+  if (scores.cols() != n) throw InvalidArgument(message(fn, ": the score matrix is ", n, " x ", scores.cols(), ", not square"));
+  constexpr Index kTile = 64;
+  for (Index i0 = 0; i0 < n; i0 += kTile)
+    for (Index j0 = i0; j0 < n; j0 += kTile)
+      for (Index i = i0; i < std::min(n, i0 + kTile); ++i)
+        for (Index j = std::max(j0, i + 1); j < std::min(n, j0 + kTile); ++j) {
+          const double a = scores(i, j), b = scores(j, i);
+          if (!std::isfinite(a) || !std::isfinite(b))
+            throw InvalidArgument(message(fn, ": score (", i, ", ", j, ") is ", std::isfinite(a) ? b : a, "; scores must be finite"));
+          if (std::abs(a - b) > 1e-9 * std::max({1.0, std::abs(a), std::abs(b)}))
+            throw InvalidArgument(message(fn, ": the score matrix is not symmetric at (", i, ", ", j, "): ", a, " and ", b,
+                                          " (symmetric_part() makes it so)"));
+        }
+}
+
+}  // namespace detail
+
+/// The n - 1 merges of n windows, in the order of decreasing score (the greedy order).
+/// @param scores (n x n) symmetric pairwise scores; the diagonal is ignored. Taken by value: pass
+///        an rvalue to spare the copy (the matrix becomes the working distances).
+/// @throws InvalidArgument (not square, not symmetric within 1e-9 relative, NaN or Inf)
+inline std::vector<ClusterMerge> dendrogram(Matrix<double> scores, Linkage linkage = Linkage::Average) {
+  detail::check_score_matrix("dendrogram", scores);
+  const Index n = scores.rows();
   std::vector<ClusterMerge> merges;
   if (n < 2) return merges;
   // Distances d = -score, updated in place by the Lance-Williams formulas; cluster c lives in row
   // c, the lowest window index it holds.
-  Matrix<double> d = -scores;
+  Matrix<double>& d = scores;
+  d = -d;
   std::vector<Index> size(static_cast<std::size_t>(n), 1);
   std::vector<char> active(static_cast<std::size_t>(n), 1);
   std::vector<Index> chain;
@@ -166,11 +199,11 @@ struct ClusteringResult {
   double next_merge_score = std::numeric_limits<double>::quiet_NaN();   ///< of the first merge not made (NaN: none left)
 };
 
-/// Clusters the windows of one recording. With num_clusters > 0 the dendrogram is cut at that
+/// Clusters the windows of one recording (`scores` as dendrogram takes them). With num_clusters > 0 the dendrogram is cut at that
 /// count; otherwise merges go on while their score is above `threshold`, then continue (or stop
 /// early) to respect min_clusters and max_clusters.
 /// @throws InvalidArgument (as dendrogram; an empty matrix; inconsistent limits)
-inline ClusteringResult cluster(const Matrix<double>& scores, const ClusteringOptions& opts = {}) {
+inline ClusteringResult cluster(Matrix<double> scores, const ClusteringOptions& opts = {}) {
   constexpr const char* fn = "cluster";
   const Index n = scores.rows();
   if (n == 0) throw InvalidArgument(detail::message(fn, ": no windows to cluster"));
@@ -180,7 +213,7 @@ inline ClusteringResult cluster(const Matrix<double>& scores, const ClusteringOp
                                           ", max_clusters ", opts.max_clusters, ")"));
   if (opts.num_clusters == 0 && !std::isfinite(opts.threshold))
     throw InvalidArgument(detail::message(fn, ": the threshold must be finite, got ", opts.threshold));
-  const std::vector<ClusterMerge> merges = dendrogram(scores, opts.linkage);
+  const std::vector<ClusterMerge> merges = dendrogram(std::move(scores), opts.linkage);
   // How many merges to apply: n - target clusters.
   Index apply = 0;
   if (opts.num_clusters > 0) {
