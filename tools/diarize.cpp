@@ -10,9 +10,8 @@
 #include <unordered_map>
 #include <vector>
 
-#include <ivkit/backend/cosine.hpp>
-#include <ivkit/backend/plda_scoring.hpp>
 #include <ivkit/diar/clustering.hpp>
+#include <ivkit/diar/dense_scoring.hpp>
 #include <ivkit/diar/rttm.hpp>
 #include <ivkit/io/kaldi_matrix.hpp>
 
@@ -41,14 +40,15 @@ int main(int argc, char** argv) {
   Tool tool("ivkit-diarize",
             "Diarises recordings from embeddings of their windows: for each recording (from the segments file, 'window recording "
             "start end' as ivkit-extract-ivectors --write-segments or Kaldi's subsegments write it) the scores of every pair of its "
-            "windows (PLDA log-likelihood ratios with --plda, after --mean and --transform; cosine without), average-linkage "
+            "windows (PLDA log-likelihood ratios with --plda, after --mean, --transform and a PCA of the recording's embeddings as "
+            "Kaldi's ivector-plda-scoring-dense; cosine without), average-linkage "
             "agglomerative clustering stopped where the best merge scores --threshold or less, or at the number of speakers "
             "--reco2num-spk gives, and the speaker turns written as RTTM (overlapping windows cut at the middle of the overlap).",
             "  ivkit-diarize --plda exp/backend/plda.ivk --transform exp/backend/transform.ivk --threshold 0 \\\n"
             "      exp/ivectors_dev/segments scp:exp/ivectors_dev/ivector.scp exp/dev.rttm\n"
             "  ivkit-diarize --reco2num-spk data/dev/reco2num_spk exp/xvectors/segments ark:exp/xvectors/xvector.ark exp/dev.rttm");
   std::string segments_path, embeddings, output, plda_path, transform, mean, reco2num, linkage = "average";
-  double threshold = 0.0;
+  double threshold = 0.0, target_energy = 0.5;
   Index min_speakers = 1, max_speakers = 0;
   auto& app = tool.app();
   app.add_option("segments", segments_path, "the windows: 'window recording start end' per line (seconds)")->required();
@@ -57,6 +57,10 @@ int main(int argc, char** argv) {
   app.add_option("--plda", plda_path, "score with this PLDA model (ivkit file or Kaldi's plda); without it: cosine scores");
   app.add_option("--transform", transform, "embedding transform applied first (ivkit TransformPipeline file or a Kaldi matrix)");
   app.add_option("--mean", mean, "a vector subtracted first (Kaldi's mean.vec)");
+  app.add_option("--target-energy", target_energy,
+                 "PLDA: project each recording's embeddings on the principal components that keep this share of their energy, and the "
+                 "model with them (Kaldi's ivector-plda-scoring-dense --target-energy, default 0.5; 1 = none)")
+      ->check(CLI::Range(0.001, 1.0));
   app.add_option("--threshold", threshold, "merge clusters while their linkage score is above this (default 0: even odds for PLDA)");
   app.add_option("--reco2num-spk", reco2num, "'recording number-of-speakers' per line: cluster each listed recording to that many (oracle)");
   app.add_option("--min-speakers", min_speakers, "with --threshold: at least this many speakers per recording")->check(CLI::PositiveNumber);
@@ -97,14 +101,18 @@ int main(int argc, char** argv) {
       x.rowwise() -= m.transpose();
     }
     if (!transform.empty()) x = read_transform(transform, x.cols()).apply(x);
-    std::unique_ptr<ivkit::PldaScorer<float>> scorer;
+    std::unique_ptr<Plda> plda;
     if (!plda_path.empty()) {
-      Plda model = read_plda(plda_path);
-      if (model.dim() != x.cols())
-        throw ivkit::DimensionMismatch(message("the PLDA model '", plda_path, "' has dimension ", model.dim(), " but the embeddings",
+      plda = std::make_unique<Plda>(read_plda(plda_path));
+      if (plda->dim() != x.cols())
+        throw ivkit::DimensionMismatch(message("the PLDA model '", plda_path, "' has dimension ", plda->dim(), " but the embeddings",
                                                transform.empty() ? "" : " after the transform", " have dimension ", x.cols()));
-      scorer = std::make_unique<ivkit::PldaScorer<float>>(std::move(model), ivkit::PldaOptions{});
+    } else if (app.count("--target-energy")) {
+      throw UsageError("--target-energy applies to PLDA scoring (--plda) only");
     }
+    ivkit::DenseScoringOptions dense;
+    dense.target_energy = target_energy;
+    dense.num_threads = tool.threads();
     ivkit::ClusteringOptions copts;
     copts.linkage = linkage == "complete" ? ivkit::Linkage::Complete : linkage == "single" ? ivkit::Linkage::Single : ivkit::Linkage::Average;
     copts.threshold = threshold;
@@ -118,9 +126,7 @@ int main(int argc, char** argv) {
       Matrix<float> xr(static_cast<Index>(windows.size()), x.cols());
       for (std::size_t i = 0; i < windows.size(); ++i) xr.row(static_cast<Index>(i)) = x.row(windows[i].row);
       // All pairs of the recording's windows in one product.
-      // (symmetric only up to rounding: PLDA's enrolment and test sides are computed apart)
-      Matrix<double> s = ivkit::symmetric_part(scorer ? scorer->score_matrix(scorer->enrol(xr), scorer->test(xr), tool.threads())
-                                                      : ivkit::cosine_score_matrix<float>(xr, xr, tool.threads()));
+      Matrix<double> s = plda ? ivkit::dense_plda_scores(*plda, xr, dense) : ivkit::dense_cosine_scores(xr, tool.threads());
       ivkit::ClusteringOptions o = copts;
       if (!num_speakers.empty()) {
         const auto it = num_speakers.find(rec);

@@ -56,6 +56,7 @@
 #include "ivkit/io/trial_scores.hpp"
 #include "ivkit/diar/clustering.hpp"
 #include "ivkit/diar/rttm.hpp"
+#include "ivkit/diar/dense_scoring.hpp"
 #include "ivkit/eval/der.hpp"
 #include "ivkit/backend/score_norm.hpp"
 #include "ivkit/backend/calibration.hpp"
