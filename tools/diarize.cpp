@@ -65,7 +65,8 @@ int main(int argc, char** argv) {
   app.add_option("--reco2num-spk", reco2num, "'recording number-of-speakers' per line: cluster each listed recording to that many (oracle)");
   app.add_option("--min-speakers", min_speakers, "with --threshold: at least this many speakers per recording")->check(CLI::PositiveNumber);
   app.add_option("--max-speakers", max_speakers, "with --threshold: at most this many (0 = no limit)")->check(CLI::NonNegativeNumber);
-  app.add_option("--linkage", linkage, "average (Kaldi's), complete or single")->check(CLI::IsMember({"average", "complete", "single"}));
+  app.add_option("--linkage", linkage, "average (Kaldi's), complete, single, or centroid (for cosine scores: the clusters' mean embeddings)")
+      ->check(CLI::IsMember({"average", "complete", "single", "centroid"}));
   tool.add_threads_option();
 
   return tool.run(argc, argv, [&] {
@@ -114,7 +115,10 @@ int main(int argc, char** argv) {
     dense.target_energy = target_energy;
     dense.num_threads = tool.threads();
     ivkit::ClusteringOptions copts;
-    copts.linkage = linkage == "complete" ? ivkit::Linkage::Complete : linkage == "single" ? ivkit::Linkage::Single : ivkit::Linkage::Average;
+    copts.linkage = linkage == "complete"   ? ivkit::Linkage::Complete
+                    : linkage == "single"   ? ivkit::Linkage::Single
+                    : linkage == "centroid" ? ivkit::Linkage::Centroid
+                                            : ivkit::Linkage::Average;
     copts.threshold = threshold;
     copts.min_clusters = min_speakers;
     copts.max_clusters = max_speakers;

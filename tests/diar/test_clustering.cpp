@@ -108,6 +108,71 @@ TEST_CASE("clustering equals naive greedy clustering for every linkage, threshol
   }
 }
 
+namespace {
+/// Naive greedy centroid clustering of unit-length embeddings: merge the two clusters whose mean
+/// embeddings are closest (squared Euclidean distance) while 1 - distance / 2 is above the
+/// threshold, or until k clusters remain.
+std::set<std::set<Index>> naive_centroid(const MatD& x, double threshold, Index k) {
+  std::vector<std::vector<Index>> clusters;
+  for (Index i = 0; i < x.rows(); ++i) clusters.push_back({i});
+  auto mean = [&](const std::vector<Index>& c) {
+    Eigen::RowVectorXd m = Eigen::RowVectorXd::Zero(x.cols());
+    for (Index i : c) m += x.row(i);
+    return Eigen::RowVectorXd(m / static_cast<double>(c.size()));
+  };
+  while (clusters.size() > 1) {
+    if (k > 0 && static_cast<Index>(clusters.size()) <= k) break;
+    double best = std::numeric_limits<double>::infinity();
+    std::size_t bi = 0, bj = 0;
+    for (std::size_t i = 0; i < clusters.size(); ++i)
+      for (std::size_t j = i + 1; j < clusters.size(); ++j) {
+        const double dist = (mean(clusters[i]) - mean(clusters[j])).squaredNorm();
+        if (dist < best) {
+          best = dist;
+          bi = i;
+          bj = j;
+        }
+      }
+    if (k == 0 && !(1.0 - 0.5 * best > threshold)) break;
+    clusters[bi].insert(clusters[bi].end(), clusters[bj].begin(), clusters[bj].end());
+    clusters.erase(clusters.begin() + static_cast<std::ptrdiff_t>(bj));
+  }
+  std::set<std::set<Index>> out;
+  for (const auto& c : clusters) out.insert(std::set<Index>(c.begin(), c.end()));
+  return out;
+}
+}  // namespace
+
+TEST_CASE("centroid linkage on cosine scores equals greedy clustering of the mean embeddings") {
+  ivkit::Random rng(8);
+  for (int trial = 0; trial < 10; ++trial) {
+    const Index n = 4 + static_cast<Index>(rng.uniform_index(35)), d = 6, speakers = 1 + static_cast<Index>(rng.uniform_index(4));
+    MatD centres(speakers, d);
+    for (Index i = 0; i < centres.size(); ++i) centres.data()[i] = rng.normal();
+    MatD x(n, d);
+    for (Index i = 0; i < n; ++i) {
+      x.row(i) = centres.row(static_cast<Index>(rng.uniform_index(static_cast<std::uint64_t>(speakers))));
+      for (Index j = 0; j < d; ++j) x(i, j) += 0.6 * rng.normal();
+      x.row(i).normalize();
+    }
+    const MatD cosine = x * x.transpose();
+    CAPTURE(n);
+    for (double threshold : {-0.5, 0.0, 0.3, 0.6, 0.9}) {
+      CAPTURE(threshold);
+      ivkit::ClusteringOptions o;
+      o.linkage = Linkage::Centroid;
+      o.threshold = threshold;
+      CHECK(partition(ivkit::cluster(cosine, o).labels) == naive_centroid(x, threshold, 0));
+    }
+    for (Index k : {Index{1}, Index{2}, Index{3}, n}) {
+      ivkit::ClusteringOptions o;
+      o.linkage = Linkage::Centroid;
+      o.num_clusters = k;
+      CHECK(partition(ivkit::cluster(cosine, o).labels) == naive_centroid(x, 0, k));
+    }
+  }
+}
+
 TEST_CASE("clustering: labels in order of first appearance, limits, edge cases, bad input") {
   ivkit::Random rng(6);
   const MatD s = speaker_scores(30, 3, rng);
@@ -133,6 +198,10 @@ TEST_CASE("clustering: labels in order of first appearance, limits, edge cases, 
   const MatD same = MatD::Constant(6, 6, 1.0);
   const auto a = ivkit::cluster(same), b = ivkit::cluster(same);
   CHECK(a.num_clusters == 1);
+  ivkit::ClusteringOptions centroid;
+  centroid.linkage = Linkage::Centroid;
+  centroid.threshold = 0.5;
+  CHECK(ivkit::cluster(same, centroid).num_clusters == 1);
   ivkit::ClusteringOptions three;
   three.num_clusters = 3;
   CHECK(ivkit::cluster(same, three).labels == ivkit::cluster(same, three).labels);

@@ -53,6 +53,9 @@ awk -v a="$(der exp/eval_collar.tsv)" -v b="$(der exp/eval.tsv)" 'BEGIN { exit !
 run diarize -q --reco2num-spk data/conv/reco2num_spk --transform exp/transform.ivk exp/segments scp:exp/iv_win.scp exp/cosine.rttm
 run score-diarization data/conv/ref.rttm exp/cosine.rttm >exp/cosine.txt
 grep -q '^OVERALL' exp/cosine.txt || fail "no OVERALL line in the text report"
+run diarize -q --linkage centroid --reco2num-spk data/conv/reco2num_spk --transform exp/transform.ivk exp/segments scp:exp/iv_win.scp exp/centroid.rttm
+run score-diarization --format tsv data/conv/ref.rttm exp/centroid.rttm >exp/centroid.tsv
+below "$(der exp/centroid.tsv)" 0.25 "cosine, centroid linkage, oracle speakers"
 # The reference against itself: 0.
 run score-diarization --format tsv data/conv/ref.rttm data/conv/ref.rttm >exp/self.tsv
 [[ $(der exp/self.tsv) == 0 ]] || fail "the reference scored against itself gives DER $(der exp/self.tsv)"

@@ -5,10 +5,12 @@
 /// stopped at a score threshold or at a number of clusters, within [min_clusters, max_clusters].
 ///
 /// The dendrogram is built with the nearest-neighbour chain (Murtagh 1983; Müllner 2011): O(n^2)
-/// time and one n x n matrix of doubles, for recordings of thousands of windows. The three linkages
-/// are reducible, so the dendrogram, with its merges sorted by score, is the one the greedy
-/// algorithm (always merge the best pair) builds, and cutting it gives the greedy clusters. Ties
-/// go to the lower indices, so results are deterministic.
+/// time and one n x n matrix of doubles, for recordings of thousands of windows. Average, complete
+/// and single linkage are reducible, so the dendrogram, with its merges sorted by score, is the one
+/// the greedy algorithm (always merge the best pair) builds, and cutting it gives the greedy
+/// clusters. Centroid linkage is not: it runs the greedy algorithm itself, with each cluster's
+/// nearest neighbour kept (O(n^2) for most data, O(n^3) at worst). Ties go to the lower indices,
+/// so results are deterministic.
 #pragma once
 
 #include <algorithm>
@@ -28,6 +30,10 @@ enum class Linkage {
   Average,   ///< mean of the pairwise scores between the clusters (Kaldi's)
   Complete,  ///< the lowest pairwise score (compact clusters)
   Single,    ///< the highest pairwise score (chains)
+  /// the clusters' centroids: the Lance-Williams centroid rule on D = 2 (1 - score), which for
+  /// cosine scores of unit-length embeddings is the squared distance between the clusters' mean
+  /// embeddings; linkage score 1 - D / 2. Not monotone: a merge can score above the one before.
+  Centroid,
 };
 
 /// "average", "complete", "single"
@@ -36,6 +42,7 @@ inline const char* linkage_name(Linkage l) {
     case Linkage::Average: return "average";
     case Linkage::Complete: return "complete";
     case Linkage::Single: return "single";
+    case Linkage::Centroid: return "centroid";
   }
   return "unknown";
 }
@@ -88,7 +95,62 @@ inline void check_score_matrix(const char* fn, const Matrix<double>& scores) {
 
 }  // namespace detail
 
-/// The n - 1 merges of n windows, in the order of decreasing score (the greedy order).
+namespace detail {
+
+/// Greedy centroid clustering on D = 2 (1 - score): each step merges the closest pair (ties: the
+/// lower indices), with every cluster's nearest neighbour kept and refreshed when it merges.
+inline std::vector<ClusterMerge> centroid_dendrogram(Matrix<double>& d) {
+  const Index n = d.rows();
+  d = (2.0 * (1.0 - d.array())).matrix();
+  std::vector<Index> size(static_cast<std::size_t>(n), 1), nn(static_cast<std::size_t>(n), -1);
+  std::vector<double> nd(static_cast<std::size_t>(n), std::numeric_limits<double>::infinity());
+  std::vector<char> active(static_cast<std::size_t>(n), 1);
+  auto refresh = [&](Index c) {  // nearest among the higher indices (each pair is found from its lower end)
+    nn[static_cast<std::size_t>(c)] = -1;
+    nd[static_cast<std::size_t>(c)] = std::numeric_limits<double>::infinity();
+    for (Index k = c + 1; k < n; ++k)
+      if (active[static_cast<std::size_t>(k)] && d(c, k) < nd[static_cast<std::size_t>(c)]) {
+        nd[static_cast<std::size_t>(c)] = d(c, k);
+        nn[static_cast<std::size_t>(c)] = k;
+      }
+  };
+  for (Index c = 0; c < n; ++c) refresh(c);
+  std::vector<ClusterMerge> merges;
+  for (Index step = 0; step + 1 < n; ++step) {
+    Index i = -1;
+    for (Index c = 0; c < n; ++c)
+      if (active[static_cast<std::size_t>(c)] && nn[static_cast<std::size_t>(c)] >= 0 &&
+          (i < 0 || nd[static_cast<std::size_t>(c)] < nd[static_cast<std::size_t>(i)]))
+        i = c;
+    const Index j = nn[static_cast<std::size_t>(i)];  // i < j
+    const double ni = static_cast<double>(size[static_cast<std::size_t>(i)]), nj = static_cast<double>(size[static_cast<std::size_t>(j)]);
+    const double dij = d(i, j), n2 = (ni + nj) * (ni + nj);
+    active[static_cast<std::size_t>(j)] = 0;
+    for (Index k = 0; k < n; ++k) {
+      if (!active[static_cast<std::size_t>(k)] || k == i) continue;
+      d(i, k) = d(k, i) = (ni * d(i, k) + nj * d(j, k)) / (ni + nj) - ni * nj * dij / n2;
+    }
+    size[static_cast<std::size_t>(i)] += size[static_cast<std::size_t>(j)];
+    merges.push_back({i, j, 1.0 - 0.5 * dij, size[static_cast<std::size_t>(i)]});
+    // Rows whose nearest neighbour was i or j, or that are now closer to i, and i itself.
+    for (Index k = 0; k < n; ++k) {
+      if (!active[static_cast<std::size_t>(k)]) continue;
+      if (k == i || nn[static_cast<std::size_t>(k)] == i || nn[static_cast<std::size_t>(k)] == j) {
+        refresh(k);
+      } else if (k < i && (d(k, i) < nd[static_cast<std::size_t>(k)] ||
+                           (d(k, i) == nd[static_cast<std::size_t>(k)] && i < nn[static_cast<std::size_t>(k)]))) {
+        nd[static_cast<std::size_t>(k)] = d(k, i);
+        nn[static_cast<std::size_t>(k)] = i;
+      }
+    }
+  }
+  return merges;
+}
+
+}  // namespace detail
+
+/// The n - 1 merges of n windows in the greedy order (decreasing score, except where centroid
+/// linkage makes a later merge score higher).
 /// @param scores (n x n) symmetric pairwise scores; the diagonal is ignored. Taken by value: pass
 ///        an rvalue to spare the copy (the matrix becomes the working distances).
 /// @throws InvalidArgument (not square, not symmetric within 1e-9 relative, NaN or Inf)
@@ -97,6 +159,7 @@ inline std::vector<ClusterMerge> dendrogram(Matrix<double> scores, Linkage linka
   const Index n = scores.rows();
   std::vector<ClusterMerge> merges;
   if (n < 2) return merges;
+  if (linkage == Linkage::Centroid) return detail::centroid_dendrogram(scores);
   // Distances d = -score, updated in place by the Lance-Williams formulas; cluster c lives in row
   // c, the lowest window index it holds.
   Matrix<double>& d = scores;
@@ -151,6 +214,7 @@ inline std::vector<ClusterMerge> dendrogram(Matrix<double> scores, Linkage linka
         case Linkage::Average: v = (nx * d(keep, k) + ny * d(gone, k)) / (nx + ny); break;
         case Linkage::Complete: v = std::max(d(keep, k), d(gone, k)); break;
         case Linkage::Single: v = std::min(d(keep, k), d(gone, k)); break;
+        case Linkage::Centroid: break;  // not reached: centroid_dendrogram
       }
       d(keep, k) = d(k, keep) = v;
     }
@@ -184,7 +248,7 @@ inline std::vector<ClusterMerge> dendrogram(Matrix<double> scores, Linkage linka
 struct ClusteringOptions {
   Linkage linkage = Linkage::Average;
   /// Merge while the best linkage score is above this (Kaldi's --threshold, with the sign of a
-  /// score: PLDA LLRs, cosine). Ignored when num_clusters > 0.
+  /// score: PLDA LLRs, cosine); the first merge at or below it stops. Ignored when num_clusters > 0.
   double threshold = 0.0;
   Index num_clusters = 0;  ///< > 0: stop at exactly this many (clamped to the number of windows)
   Index min_clusters = 1;  ///< with a threshold: never fewer
