@@ -371,6 +371,12 @@ inline Header read_header(const ByteSource& src, const Where& w) {
   const auto item = static_cast<std::uint64_t>(h.type.size);
   const std::uint64_t max = std::numeric_limits<std::uint64_t>::max();
   bool zero = false, overflow = false;
+  // A dimension whose own size in bytes passes 2^62 is refused even in an empty array (shape
+  // (0, 2^63 - 1) holds no data, but every size computed from it overflows).
+  for (auto d : h.shape)
+    if (d > (std::uint64_t{1} << 62) / item)
+      w.fail(h.header_offset, message("has the dimension ", d, " in 'shape' (", shape_string(h.shape), "): ", d, " items of ", item,
+                                      " bytes pass 2^62 bytes"));
   for (auto d : h.shape) zero = zero || d == 0;
   std::uint64_t count = zero ? 0 : 1;
   for (auto d : h.shape) {
