@@ -18,6 +18,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "ivkit/core/byte_order.hpp"
 #include "ivkit/core/error.hpp"
 #include "ivkit/core/file_io.hpp"
 #include "ivkit/core/types.hpp"
@@ -29,19 +30,13 @@ inline constexpr char kModelMagic[8] = {'I', 'V', 'K', 'I', 'T', 'M', 'D', 'L'};
 inline constexpr std::uint32_t kContainerVersion = 1;
 enum class RecordType : std::uint8_t { Int = 1, Real = 2, Text = 3, Matrix = 4 };
 
-inline bool little_endian_host() {
-  const std::uint16_t one = 1;
-  unsigned char b;
-  std::memcpy(&b, &one, 1);
-  return b == 1;
-}
 }  // namespace detail
 
 /// Builds a model file in memory; `save` writes it atomically.
 class ModelWriter {
  public:
   ModelWriter(const std::string& kind, std::uint32_t version) {
-    if (!detail::little_endian_host()) throw Error("ModelWriter: big-endian hosts are not supported");
+    if (!detail::host_is_little_endian()) throw Error("ModelWriter: big-endian hosts are not supported");
     buf_.append(detail::kModelMagic, 8);
     put_raw(detail::kContainerVersion);
     put_string(kind);
@@ -120,7 +115,7 @@ class ModelReader {
   /// Parses bytes already in memory; `source` names them in errors.
   ModelReader(std::string bytes, std::string source, const std::string& expected_kind, std::uint32_t max_version)
       : buf_(std::move(bytes)), source_(std::move(source)) {
-    if (!detail::little_endian_host()) throw Error("ModelReader: big-endian hosts are not supported");
+    if (!detail::host_is_little_endian()) throw Error("ModelReader: big-endian hosts are not supported");
     if (buf_.size() < 8 || std::memcmp(buf_.data(), detail::kModelMagic, 8) != 0)
       fail(0, "is not an ivkit model file (no IVKITMDL header)");
     pos_ = 8;

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "ivkit/core/error.hpp"
+#include "ivkit/core/text_fields.hpp"
 #include "ivkit/core/types.hpp"
 
 namespace ivkit {
@@ -69,19 +70,6 @@ struct Trials {
 };
 
 namespace detail {
-
-inline std::vector<std::string_view> split_fields(std::string_view line) {
-  std::vector<std::string_view> out;
-  std::size_t i = 0;
-  while (i < line.size()) {
-    while (i < line.size() && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r')) ++i;
-    if (i >= line.size()) break;
-    const std::size_t j = i;
-    while (i < line.size() && line[i] != ' ' && line[i] != '\t' && line[i] != '\r') ++i;
-    out.push_back(line.substr(j, i - j));
-  }
-  return out;
-}
 
 inline std::string shorten(std::string_view s) {
   return s.size() <= 80 ? std::string(s) : std::string(s.substr(0, 77)) + "...";

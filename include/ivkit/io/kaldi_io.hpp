@@ -46,6 +46,7 @@
 #include <utility>
 #include <vector>
 
+#include "ivkit/core/byte_order.hpp"
 #include "ivkit/core/error.hpp"
 #include "ivkit/io/detail/command_pipe.hpp"
 #include "ivkit/io/detail/kaldi_files.hpp"
@@ -54,13 +55,6 @@
 namespace ivkit {
 
 namespace detail {
-
-inline bool kaldi_little_endian_host() {
-  const std::uint16_t one = 1;
-  unsigned char b;
-  std::memcpy(&b, &one, 1);
-  return b == 1;
-}
 
 inline bool kaldi_is_space(int c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
@@ -147,7 +141,7 @@ class KaldiInput {
   KaldiInput(std::istream& in, std::string source, const char* fn = "KaldiInput", std::uint64_t offset = 0,
              std::optional<std::uint64_t> size = std::nullopt)
       : in_(&in), source_(std::move(source)), fn_(fn), pos_(offset), size_(size) {
-    if (!detail::kaldi_little_endian_host()) throw Error("KaldiInput: big-endian hosts are not supported");
+    if (!detail::host_is_little_endian()) throw Error("KaldiInput: big-endian hosts are not supported");
   }
 
   KaldiInput(const KaldiInput&) = delete;
@@ -540,7 +534,7 @@ class KaldiOutput {
   KaldiOutput(std::ostream& out, bool binary, std::string dest = "<stream>", const char* fn = "KaldiOutput",
               std::uint64_t offset = 0)
       : out_(&out), dest_(std::move(dest)), fn_(fn), pos_(offset), binary_(binary) {
-    if (!detail::kaldi_little_endian_host()) throw Error("KaldiOutput: big-endian hosts are not supported");
+    if (!detail::host_is_little_endian()) throw Error("KaldiOutput: big-endian hosts are not supported");
   }
 
   bool binary() const { return binary_; }

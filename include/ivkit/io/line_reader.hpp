@@ -1,8 +1,7 @@
 /// @file
 /// Line-by-line reading of large text files without an allocation per line: `LineReader` reads
 /// blocks of 1 MiB with read(2) and hands out each line as a string_view into its buffer, with the
-/// line number for messages. `detail::split_fields_into` splits a line into fields the same way,
-/// into caller-provided views. Score files and trial lists of 10^8 lines are read this way.
+/// line number for messages; ivkit/core/text_fields.hpp splits it into fields. Score files and trial lists of 10^8 lines are read this way.
 #pragma once
 
 #include <algorithm>
@@ -21,32 +20,9 @@
 #include <unistd.h>
 
 #include "ivkit/core/error.hpp"
+#include "ivkit/core/text_fields.hpp"
 
 namespace ivkit {
-
-namespace detail {
-
-/// Splits `line` at spaces, tabs and carriage returns; stores the first `max` fields in `out` and
-/// returns how many fields there are (also those beyond `max`, so that a wrong count can be named).
-inline std::size_t split_fields_into(std::string_view line, std::string_view* out, std::size_t max) {
-  // One table lookup per byte (the separators' bytes are 1): the hot loop of reading score files.
-  static constexpr unsigned char kSeparator[256] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 1 /* \t */, 0, 0, 0, 1 /* \r */, 0, 0,
-                                                    0, 0, 0, 0, 0, 0, 0, 0, 0, 0,            0, 0, 0, 0,            0, 0,
-                                                    1 /* space */};
-  std::size_t count = 0;
-  const unsigned char* p = reinterpret_cast<const unsigned char*>(line.data());
-  const unsigned char* const end = p + line.size();
-  while (true) {
-    while (p < end && kSeparator[*p]) ++p;
-    if (p == end) return count;
-    const unsigned char* start = p;
-    while (p < end && !kSeparator[*p]) ++p;
-    if (count < max) out[count] = std::string_view(reinterpret_cast<const char*>(start), static_cast<std::size_t>(p - start));
-    ++count;
-  }
-}
-
-}  // namespace detail
 
 /// Reads a text file (or standard input, "-", or text already in memory) one line at a time. The
 /// view returned by next() stays valid until the next call. A NUL byte is taken as binary data and

@@ -22,19 +22,13 @@
 #include <utility>
 #include <vector>
 
+#include "ivkit/core/byte_order.hpp"
 #include "ivkit/core/error.hpp"
 #include "ivkit/core/types.hpp"
 
 namespace ivkit {
 namespace detail {
 namespace npio {
-
-inline bool host_is_little_endian() {
-  const std::uint16_t one = 1;
-  unsigned char b = 0;
-  std::memcpy(&b, &one, 1);
-  return b == 1;
-}
 
 /// Unsigned little-endian integer at `p`.
 template <class T>
