@@ -96,18 +96,44 @@ struct AccumulateOptions {
 
 namespace detail {
 
+/// @throws DimensionMismatch unless `acc` was made for `model` (EmAccumulator(model)).
+template <class Model>
+void check_em_accumulator(const char* fn, const Model& model, const EmAccumulator& acc) {
+  const Index C = model.num_components(), D = model.dim();
+  const bool full = std::is_same_v<Model, FullGmm<typename Model::Scalar>>;
+  if (acc.num_components() != C || acc.dim() != D || acc.full_covariance != full ||
+      acc.center != model.center().template cast<double>())
+    throw DimensionMismatch(message(fn, ": the accumulator (C = ", acc.num_components(), ", D = ", acc.dim(),
+                                    ") was not made for this model (C = ", C, ", D = ", D, ")"));
+}
+
+/// One block's statistics in the model's scalar, added to the accumulator in double in block order.
+template <class Scalar>
+struct EmBlockPartial {
+  ScoringWorkspace<Scalar> ws;
+  Matrix<Scalar> stats;      // (C x F) sum_t gamma_tc phi(y_t) over this block
+  Vector<Scalar> occupancy;  // (C)
+  double log_likelihood = 0.0;
+  Index frames = 0;
+
+  void add_to(EmAccumulator& acc) const {
+    const Index D = acc.dim();
+    acc.occupancy += occupancy.template cast<double>();
+    acc.first += stats.leftCols(D).template cast<double>();
+    acc.second += stats.rightCols(stats.cols() - D).template cast<double>();
+    acc.log_likelihood += log_likelihood;
+    acc.num_frames += static_cast<double>(frames);
+  }
+};
+
 template <class Model, class Layout, class Derived>
 void accumulate_impl(const Model& model, const Eigen::MatrixBase<Derived>& frames, EmAccumulator& acc,
                      const AccumulateOptions& opts) {
   using Scalar = typename Model::Scalar;
   constexpr const char* fn = "accumulate_em_stats";
   check_frame_dim<Layout>(model, frames, fn);
-  const Index C = model.num_components(), D = model.dim(), F = model.expansion_dim();
-  const bool full = std::is_same_v<Model, FullGmm<Scalar>>;
-  if (acc.num_components() != C || acc.dim() != D || acc.full_covariance != full ||
-      acc.center != model.center().template cast<double>())
-    throw DimensionMismatch(message(fn, ": the accumulator (C = ", acc.num_components(), ", D = ", acc.dim(),
-                                    ") was not made for this model (C = ", C, ", D = ", D, ")"));
+  const Index C = model.num_components(), F = model.expansion_dim();
+  check_em_accumulator(fn, model, acc);
   if (opts.top_n < 0) throw InvalidArgument(message(fn, ": top_n must be >= 0, got ", opts.top_n));
   if (!(opts.min_post >= 0.0 && opts.min_post < 1.0))
     throw InvalidArgument(message(fn, ": min_post must be in [0, 1), got ", opts.min_post));
@@ -117,13 +143,7 @@ void accumulate_impl(const Model& model, const Eigen::MatrixBase<Derived>& frame
   const Index keep = opts.top_n > 0 ? std::min(opts.top_n, C) : C;
   const bool sparse = opts.top_n > 0 && (keep < C || opts.min_post > 0.0);  // min_post prunes even when top_n >= C
 
-  struct Partial {
-    ScoringWorkspace<Scalar> ws;
-    Matrix<Scalar> stats;     // (C x F) sum_t gamma_tc phi(y_t) over this block
-    Vector<Scalar> occupancy; // (C)
-    double log_likelihood = 0.0;
-    Index frames = 0;
-  };
+  using Partial = EmBlockPartial<Scalar>;
   ordered_block_reduce(
       num_blocks(n, B), opts.num_threads, [] { return Partial{}; },
       [&](Index b, Partial& p) {
@@ -165,13 +185,7 @@ void accumulate_impl(const Model& model, const Eigen::MatrixBase<Derived>& frame
           }
         }
       },
-      [&](Partial& p) {
-        acc.occupancy += p.occupancy.template cast<double>();
-        acc.first += p.stats.leftCols(D).template cast<double>();
-        acc.second += p.stats.rightCols(F - D).template cast<double>();
-        acc.log_likelihood += p.log_likelihood;
-        acc.num_frames += static_cast<double>(p.frames);
-      });
+      [&](Partial& p) { p.add_to(acc); });
 }
 
 /// Statistics with each frame's posteriors restricted to its selected components (softmax over
@@ -182,12 +196,8 @@ void accumulate_selected_impl(const Model& model, const Eigen::MatrixBase<Derive
   using Scalar = typename Model::Scalar;
   constexpr const char* fn = "accumulate_em_stats (Gaussian selection)";
   check_frame_dim<Layout>(model, frames, fn);
-  const Index C = model.num_components(), D = model.dim(), F = model.expansion_dim();
-  const bool full = std::is_same_v<Model, FullGmm<Scalar>>;
-  if (acc.num_components() != C || acc.dim() != D || acc.full_covariance != full ||
-      acc.center != model.center().template cast<double>())
-    throw DimensionMismatch(message(fn, ": the accumulator (C = ", acc.num_components(), ", D = ", acc.dim(),
-                                    ") was not made for this model (C = ", C, ", D = ", D, ")"));
+  const Index C = model.num_components(), F = model.expansion_dim();
+  check_em_accumulator(fn, model, acc);
   const Index n = num_frames<Layout>(frames);
   check_selection(model, selection, n, fn);
   if (opts.top_n != 0 || opts.min_post != 0.0)
@@ -198,13 +208,7 @@ void accumulate_selected_impl(const Model& model, const Eigen::MatrixBase<Derive
   const auto& W = model.scoring_weights();
   const auto& g = model.log_constants();
 
-  struct Partial {
-    ScoringWorkspace<Scalar> ws;
-    Matrix<Scalar> stats;      // (C x F)
-    Vector<Scalar> occupancy;  // (C)
-    double log_likelihood = 0.0;
-    Index frames = 0;
-  };
+  using Partial = EmBlockPartial<Scalar>;
   ordered_block_reduce(
       num_blocks(n, B), opts.num_threads, [] { return Partial{}; },
       [&](Index b, Partial& p) {
@@ -230,13 +234,7 @@ void accumulate_selected_impl(const Model& model, const Eigen::MatrixBase<Derive
           }
         }
       },
-      [&](Partial& p) {
-        acc.occupancy += p.occupancy.template cast<double>();
-        acc.first += p.stats.leftCols(D).template cast<double>();
-        acc.second += p.stats.rightCols(F - D).template cast<double>();
-        acc.log_likelihood += p.log_likelihood;
-        acc.num_frames += static_cast<double>(p.frames);
-      });
+      [&](Partial& p) { p.add_to(acc); });
 }
 
 }  // namespace detail
