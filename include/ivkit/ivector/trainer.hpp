@@ -3,7 +3,7 @@
 ///
 /// For each utterance the E-step gives the posterior mean w_u and covariance L_u^-1. With first
 /// order statistics taken about the model's m (F'_uc = F_uc - N_uc (m_c - mu_c)), Kaldi's
-/// accumulators are (seed 002; Kaldi's IvectorExtractorStats)
+/// accumulators are (Kaldi's IvectorExtractorStats; docs/ivector.md)
 ///   Y_c = sum_u F'_uc w_u^T                       (D x R)  one product F'^T W per batch
 ///   R_c = sum_u N_uc (L_u^-1 + w_u w_u^T)         (packed) one product N^T Phi per batch
 ///   gamma_c = sum_u N_uc,  plus sum_u w_u and sum_u (L_u^-1 + w_u w_u^T) for the prior.
