@@ -127,11 +127,11 @@ int main(int argc, char** argv) try {
   const ivkit::TrialIndices idx = ivkit::trial_indices(trials, model_ids, test_ids);
 
   // Back-end fitted on the training speakers only.
-  const auto centre = ivkit::fit_center(train);
+  const auto centre = ivkit::fit_centre(train);
   ivkit::LdaOptions lda_opt;
   lda_opt.dim = args.lda;
   const auto lda = centre.then(ivkit::fit_lda(centre.apply(train), train_labels, lda_opt));
-  const ivkit::Matrix<float> train_lda = ivkit::length_normalize(lda.apply(train));
+  const ivkit::Matrix<float> train_lda = ivkit::normalise_length(lda.apply(train));
   ivkit::PldaTrainingReport report;
   const auto plda = ivkit::train_plda<float>(train_lda, train_labels, {}, &report);
   std::printf("PLDA: %ld speakers, EM objective %.4f -> %.4f per embedding\n", static_cast<long>(report.num_classes),
@@ -140,8 +140,8 @@ int main(int argc, char** argv) try {
 
   // Enrolment models: the average of each speaker's 3 sessions, and how many there were.
   const auto models_raw = ivkit::average_by_label<float>(enrol, enrol_labels, ivkit::EnrolmentAveraging::Mean);
-  const ivkit::Matrix<float> enrol_lda = ivkit::length_normalize(lda.apply(enrol));
-  const ivkit::Matrix<float> test_lda = ivkit::length_normalize(lda.apply(test));
+  const ivkit::Matrix<float> enrol_lda = ivkit::normalise_length(lda.apply(enrol));
+  const ivkit::Matrix<float> test_lda = ivkit::normalise_length(lda.apply(test));
   const auto models_lda = ivkit::average_by_label<float>(enrol_lda, enrol_labels, ivkit::EnrolmentAveraging::MeanThenNorm);
 
   struct System {
@@ -149,12 +149,12 @@ int main(int argc, char** argv) try {
     ivkit::Vector<float> scores;
   };
   std::vector<System> systems;
-  systems.push_back({"cosine, raw", ivkit::cosine_score_trials<float>(models_raw.means, test, idx, args.threads)});
-  systems.push_back({"cosine, LDA " + std::to_string(args.lda), ivkit::cosine_score_trials<float>(models_lda.means, test_lda, idx, args.threads)});
+  systems.push_back({"cosine, raw", ivkit::cosine_score_trials<float>(models_raw.means, test, idx, ivkit::ThreadOptions{args.threads})});
+  systems.push_back({"cosine, LDA " + std::to_string(args.lda), ivkit::cosine_score_trials<float>(models_lda.means, test_lda, idx, ivkit::ThreadOptions{args.threads})});
   const ivkit::PldaScorer<float> scorer(plda);
   const auto e = scorer.enrol(models_lda.means, models_lda.counts);
   const auto t = scorer.test(test_lda);
-  systems.push_back({"PLDA, LDA " + std::to_string(args.lda) + ", by-the-book enrolment", scorer.score_trials(e, t, idx, args.threads)});
+  systems.push_back({"PLDA, LDA " + std::to_string(args.lda) + ", by-the-book enrolment", scorer.score_trials(e, t, idx, ivkit::ThreadOptions{args.threads})});
 
   std::vector<ivkit::DetPlotSeries> curves;
   const ivkit::DcfParams dcf01{0.01, 1, 1}, dcf05{0.05, 1, 1};

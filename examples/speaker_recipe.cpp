@@ -362,21 +362,8 @@ Ubm train_ubm(const Args& a, const std::vector<Utterance>& train, StageTimes& ti
   };
   // Initialisation in memory on at most --ubm-init-frames random frames (gmm-global-init-from-feats).
   ivkit::Matrix<float> all = pooled_frames(train, 1);
-  ivkit::Matrix<float> init_frames;
-  if (all.rows() > a.ubm_init_frames) {
-    ivkit::Random rng(a.seed);
-    std::vector<ivkit::Index> pick(static_cast<std::size_t>(all.rows()));
-    for (std::size_t i = 0; i < pick.size(); ++i) pick[i] = static_cast<ivkit::Index>(i);
-    for (ivkit::Index i = 0; i < a.ubm_init_frames; ++i) {  // partial Fisher-Yates
-      const auto j = i + static_cast<ivkit::Index>(rng.uniform_index(static_cast<std::uint64_t>(all.rows() - i)));
-      std::swap(pick[static_cast<std::size_t>(i)], pick[static_cast<std::size_t>(j)]);
-    }
-    std::sort(pick.begin(), pick.begin() + a.ubm_init_frames);
-    init_frames.resize(a.ubm_init_frames, all.cols());
-    for (ivkit::Index i = 0; i < a.ubm_init_frames; ++i) init_frames.row(i) = all.row(pick[static_cast<std::size_t>(i)]);
-  } else {
-    init_frames = all;
-  }
+  ivkit::Random rng(a.seed);
+  ivkit::Matrix<float> init_frames = ivkit::sample_frames<float>(all, a.ubm_init_frames, rng, "speaker_recipe");
   note("UBM: %ld diagonal Gaussians from %ld of %ld training frames, %d EM iterations mixing up from %ld", a.num_gauss,
        static_cast<long>(init_frames.rows()), static_cast<long>(all.rows()), a.ubm_init_iters, std::max(1L, a.num_gauss / 2));
   ivkit::GmmTrainOptions g;
@@ -602,7 +589,7 @@ int main(int argc, char** argv) try {
   ivkit::LdaOptions lo;
   lo.dim = lda_dim;
   ivkit::TransformPipeline<float> backend;
-  backend.center().lda(lo).length_norm();
+  backend.centre().lda(lo).length_norm();
   backend.fit(iv_train.means, labels);
   const ivkit::Matrix<float> train_lda = backend.apply(iv_train.means);
   ivkit::PldaTrainingOptions po;
@@ -641,10 +628,10 @@ int main(int argc, char** argv) try {
     const ivkit::TrialIndices idx = ivkit::trial_indices(trials, iv_eval.ids, iv_eval.ids);
     std::vector<System> systems;
     systems.push_back({"PLDA (centre, LDA " + std::to_string(lda_dim) + ", length norm)", "plda",
-                       scorer.score_trials(plda_side, plda_test, idx, a.threads)});
+                       scorer.score_trials(plda_side, plda_test, idx, ivkit::ThreadOptions{a.threads})});
     systems.push_back({"cosine, LDA " + std::to_string(lda_dim), "cosine_lda",
-                       ivkit::cosine_score_trials<float>(eval_lda, eval_lda, idx, a.threads)});
-    systems.push_back({"cosine, raw i-vectors", "cosine_raw", ivkit::cosine_score_trials<float>(iv_eval.means, iv_eval.means, idx, a.threads)});
+                       ivkit::cosine_score_trials<float>(eval_lda, eval_lda, idx, ivkit::ThreadOptions{a.threads})});
+    systems.push_back({"cosine, raw i-vectors", "cosine_raw", ivkit::cosine_score_trials<float>(iv_eval.means, iv_eval.means, idx, ivkit::ThreadOptions{a.threads})});
     std::vector<ivkit::DetPlotSeries> curves;
     for (const auto& s : systems) {
       const ivkit::SortedScores sorted(ivkit::ScoreView(s.scores), trials.labels);

@@ -130,7 +130,7 @@ int main(int argc, char** argv) {
       Matrix<float> xr(static_cast<Index>(windows.size()), x.cols());
       for (std::size_t i = 0; i < windows.size(); ++i) xr.row(static_cast<Index>(i)) = x.row(windows[i].row);
       // All pairs of the recording's windows in one product.
-      Matrix<double> s = plda ? ivkit::dense_plda_scores(*plda, xr, dense) : ivkit::dense_cosine_scores(xr, tool.threads());
+      Matrix<double> s = plda ? ivkit::dense_plda_scores(*plda, xr, dense) : ivkit::dense_cosine_scores(xr, ivkit::ThreadOptions{tool.threads()});
       ivkit::ClusteringOptions o = copts;
       if (!num_speakers.empty()) {
         const auto it = num_speakers.find(rec);

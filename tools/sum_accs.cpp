@@ -55,8 +55,8 @@ int main(int argc, char** argv) {
       Ubm model = read_ubm(model_path);
       // Full-covariance statistics of a diagonal model: its first full iteration (ivkit-train-ubm --full).
       if (acc.full_covariance && !model.is_full()) model = Ubm(ivkit::to_full(model.diag()));
-      if (acc.full_covariance != model.is_full() || acc.occupancy.size() != model.num_components() || acc.center.size() != model.dim())
-        throw ivkit::DimensionMismatch(message("the accumulators (C = ", acc.occupancy.size(), ", D = ", acc.center.size(),
+      if (acc.full_covariance != model.is_full() || acc.occupancy.size() != model.num_components() || acc.centre.size() != model.dim())
+        throw ivkit::DimensionMismatch(message("the accumulators (C = ", acc.occupancy.size(), ", D = ", acc.centre.size(),
                                                acc.full_covariance ? ", full" : ", diagonal", ") are not those of '", model_path, "' (",
                                                model.describe(), ")"));
       ivkit::EmUpdateOptions u = update.options(app, model.is_full());

@@ -27,7 +27,7 @@ Pipeline parse_pipeline(const std::string& spec, Index lda_dim, double total_cov
     const std::string item = spec.substr(start, end - start);
     start = end + 1;
     const std::size_t colon = item.find(':');
-    const std::string name = item.substr(0, colon);
+    std::string name = item.substr(0, colon);
     Index dim = -1;
     if (colon != std::string::npos) {
       try {
@@ -38,10 +38,11 @@ Pipeline parse_pipeline(const std::string& spec, Index lda_dim, double total_cov
         throw UsageError("--pipeline: '" + item + "' has a bad dimension (expected e.g. lda:150)");
       }
     }
+    if (name == "centre") name = "center";  // both spellings on the command line
     if ((name == "center" || name == "wccn" || name == "length-norm") && dim >= 0)
       throw UsageError("--pipeline: '" + item + "' takes no dimension");
     if (name == "center") {
-      p.center();
+      p.centre();
     } else if (name == "lda") {
       ivkit::LdaOptions o;
       o.dim = dim >= 0 ? dim : lda_dim;

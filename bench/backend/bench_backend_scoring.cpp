@@ -124,7 +124,7 @@ void BM_Cosine_matrix_into(benchmark::State& state) {
 void BM_Cosine_trials(benchmark::State& state) {
   const Data& d = data(state.range(0));
   for (auto _ : state) {
-    auto s = ivkit::cosine_score_trials<float>(d.enrol, d.test, d.trials, 1);
+    auto s = ivkit::cosine_score_trials<float>(d.enrol, d.test, d.trials, ivkit::ThreadOptions{1});
     benchmark::DoNotOptimize(s.data());
   }
   set_rate(state, double(kTrials));
@@ -134,7 +134,7 @@ void BM_Cosine_trials_into(benchmark::State& state) {
   const Data& d = data(state.range(0));
   ivkit::Vector<float> out(kTrials);
   for (auto _ : state) {
-    ivkit::cosine_score_trials_into<float>(d.enrol, d.test, d.trials, out, 1);
+    ivkit::cosine_score_trials_into<float>(d.enrol, d.test, d.trials, out, ivkit::ThreadOptions{1});
     benchmark::DoNotOptimize(out.data());
   }
   set_rate(state, double(kTrials));
@@ -177,7 +177,7 @@ void BM_Plda_trials(benchmark::State& state) {
   const Data& d = data(state.range(0));
   const ivkit::PldaScorer<float> scorer(d.plda);
   for (auto _ : state) {
-    auto s = scorer.score_trials(d.e, d.t, d.trials, 1);
+    auto s = scorer.score_trials(d.e, d.t, d.trials, ivkit::ThreadOptions{1});
     benchmark::DoNotOptimize(s.data());
   }
   set_rate(state, double(kTrials));
@@ -188,7 +188,7 @@ void BM_Plda_trials_into(benchmark::State& state) {
   const ivkit::PldaScorer<float> scorer(d.plda);
   ivkit::Vector<float> out(kTrials);
   for (auto _ : state) {
-    scorer.score_trials_into(d.e, d.t, d.trials, out, 1);
+    scorer.score_trials_into(d.e, d.t, d.trials, out, ivkit::ThreadOptions{1});
     benchmark::DoNotOptimize(out.data());
   }
   set_rate(state, double(kTrials));
@@ -198,7 +198,7 @@ void BM_Plda_trials_2threads(benchmark::State& state) {
   const Data& d = data(state.range(0));
   const ivkit::PldaScorer<float> scorer(d.plda);
   for (auto _ : state) {
-    auto s = scorer.score_trials(d.e, d.t, d.trials, 2);
+    auto s = scorer.score_trials(d.e, d.t, d.trials, ivkit::ThreadOptions{2});
     benchmark::DoNotOptimize(s.data());
   }
   set_rate(state, double(kTrials));

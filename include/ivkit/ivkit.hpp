@@ -33,7 +33,7 @@
 #include "ivkit/stats/sliding_window.hpp"
 #include "ivkit/fa/factor_analysis.hpp"
 #include "ivkit/core/file_io.hpp"
-#include "ivkit/core/serialize.hpp"
+#include "ivkit/core/serialise.hpp"
 #include "ivkit/backend/labels.hpp"
 #include "ivkit/backend/plda.hpp"
 #include "ivkit/backend/plda_train.hpp"

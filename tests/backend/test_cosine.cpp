@@ -21,10 +21,10 @@ TEST_CASE_TEMPLATE("cosine scores equal the naive formula for the matrix and for
   ivkit::Random rng(2);
   const MatD e = random_matrix(300, 7, rng), t = random_matrix(1100, 7, rng);  // several tiles each way
   const auto m = ivkit::cosine_score_matrix<S>(e, t);
-  const auto m2 = ivkit::cosine_score_matrix<S>(e.template cast<S>(), t.template cast<S>(), 2);
+  const auto m2 = ivkit::cosine_score_matrix<S>(e.template cast<S>(), t.template cast<S>(), ivkit::ThreadOptions{2});
   CHECK((m.array() == m2.array()).all());
   ivkit::Matrix<S> into(2, 2);
-  ivkit::cosine_score_matrix_into(e, t, into, 2);
+  ivkit::cosine_score_matrix_into(e, t, into, ivkit::ThreadOptions{2});
   CHECK((into.array() == m.array()).all());
   const S* storage = into.data();
   ivkit::cosine_score_matrix_into(e, t, into);
@@ -43,7 +43,7 @@ TEST_CASE_TEMPLATE("cosine scores equal the naive formula for the matrix and for
     }
   CHECK(worst < ivkit_test::tol<S>(1e-6, 1e-14));
   ivkit::TrialIndices trials{{0, 299, 5, 5}, {1099, 0, 3, 3}};
-  const auto s = ivkit::cosine_score_trials<S>(e, t, trials, 2);
+  const auto s = ivkit::cosine_score_trials<S>(e, t, trials, ivkit::ThreadOptions{2});
   // One dot product per trial against the GEMM tile of the matrix: the summation order may differ
   // (e.g. FMA kernels under -march=native), so equal to rounding, not bit for bit.
   for (Index i = 0; i < 4; ++i)
@@ -113,8 +113,8 @@ TEST_CASE("long trial lists over sets larger than cache (bucketed scoring) give 
     trials.enrol.push_back(static_cast<Index>(rng.uniform_index(200)));
     trials.test.push_back(static_cast<Index>(rng.uniform_index(2000)));
   }
-  const auto s1 = ivkit::cosine_score_trials<double>(e, t, trials, 1);
-  const auto s2 = ivkit::cosine_score_trials<double>(e, t, trials, 2);
+  const auto s1 = ivkit::cosine_score_trials<double>(e, t, trials, ivkit::ThreadOptions{1});
+  const auto s2 = ivkit::cosine_score_trials<double>(e, t, trials, ivkit::ThreadOptions{2});
   CHECK((s1.array() == s2.array()).all());
   const auto m = ivkit::cosine_score_matrix<double>(e, t);
   double worst = 0;
@@ -122,7 +122,7 @@ TEST_CASE("long trial lists over sets larger than cache (bucketed scoring) give 
   CHECK(worst < 1e-13);
 
   ivkit::Vector<double> into(3);  // wrong size: resized
-  ivkit::cosine_score_trials_into<double>(e, t, trials, into, 2);
+  ivkit::cosine_score_trials_into<double>(e, t, trials, into, ivkit::ThreadOptions{2});
   CHECK((into.array() == s1.array()).all());
   const double* storage = into.data();
   ivkit::cosine_score_trials_into<double>(e, t, trials, into);  // right size: the same storage, reused
@@ -135,5 +135,5 @@ TEST_CASE("long trial lists over sets larger than cache (bucketed scoring) give 
   const std::string expected = "cosine_score_trials: trial 68000 pairs enrolment " + std::to_string(trials.enrol[68000]) +
                                " with test 2000 but there are 200 enrolments and 2000 tests";
   for (int threads : {1, 2})
-    CHECK_THROWS_WITH_AS(ivkit::cosine_score_trials<double>(e, t, trials, threads), expected.c_str(), ivkit::DimensionMismatch);
+    CHECK_THROWS_WITH_AS(ivkit::cosine_score_trials<double>(e, t, trials, ivkit::ThreadOptions{threads}), expected.c_str(), ivkit::DimensionMismatch);
 }

@@ -160,7 +160,7 @@ TEST_CASE("batched PLDA scores equal the direct Gaussian likelihood ratio, count
     for (Index i = 0; i < d; ++i) tests(j, i) = mu(i) + 2.0 * rng.normal();
 
   ivkit::PldaOptions raw;
-  raw.normalize_length = false;
+  raw.normalise_length = false;
   const ivkit::PldaScorer<double> scorer(plda, raw);
   const auto e = scorer.enrol(means, counts);
   const auto te = scorer.test(tests);
@@ -198,11 +198,11 @@ TEST_CASE("PLDA scoring: trials equal the matrix, any thread count, float close 
     CHECK(q == doctest::Approx(6.0).epsilon(1e-12));
   }
 
-  const auto m1 = scorer.score_matrix(e, te, 1);
-  const auto m2 = scorer.score_matrix(e, te, 2);
+  const auto m1 = scorer.score_matrix(e, te, ivkit::ThreadOptions{1});
+  const auto m2 = scorer.score_matrix(e, te, ivkit::ThreadOptions{2});
   CHECK((m1.array() == m2.array()).all());
   ivkit::Matrix<double> into(3, 7);  // wrong size: resized
-  scorer.score_matrix_into(e, te, into, 2);
+  scorer.score_matrix_into(e, te, into, ivkit::ThreadOptions{2});
   CHECK((into.array() == m1.array()).all());
   const double* storage = into.data();
   scorer.score_matrix_into(e, te, into);  // right size: the same storage, reused
@@ -213,8 +213,8 @@ TEST_CASE("PLDA scoring: trials equal the matrix, any thread count, float close 
     trials.enrol.push_back(static_cast<Index>(rng.uniform_index(300)));
     trials.test.push_back(static_cast<Index>(rng.uniform_index(2500)));
   }
-  const auto s1 = scorer.score_trials(e, te, trials, 1);
-  const auto s2 = scorer.score_trials(e, te, trials, 2);
+  const auto s1 = scorer.score_trials(e, te, trials, ivkit::ThreadOptions{1});
+  const auto s2 = scorer.score_trials(e, te, trials, ivkit::ThreadOptions{2});
   CHECK((s1.array() == s2.array()).all());
   double worst = 0;
   for (Index i = 0; i < 5000; ++i) {
@@ -225,7 +225,7 @@ TEST_CASE("PLDA scoring: trials equal the matrix, any thread count, float close 
   }
   CHECK(worst < 1e-10);
   ivkit::Vector<double> trial_scores;
-  scorer.score_trials_into(e, te, trials, trial_scores, 2);
+  scorer.score_trials_into(e, te, trials, trial_scores, ivkit::ThreadOptions{2});
   CHECK((trial_scores.array() == s1.array()).all());
 
   const ivkit::PldaScorer<float> scorer_f(plda.cast<float>());
@@ -257,7 +257,7 @@ TEST_CASE("smoothing and transforms of a PLDA model act on the covariances as Ka
   for (Index i = 0; i < 6; ++i)
     for (Index j = 0; j < d; ++j) x(i, j) = mu(j) + rng.normal();
   ivkit::PldaOptions raw;
-  raw.normalize_length = false;
+  raw.normalise_length = false;
   const ivkit::PldaScorer<double> s0(plda, raw), s1(mapped, raw);
   const MatD xm = x * m.transpose();
   const MatD a0 = s0.score_matrix(s0.enrol(x.topRows(3), {1, 2, 3}), s0.test(x.bottomRows(3)));

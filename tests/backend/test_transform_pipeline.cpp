@@ -34,7 +34,7 @@ ivkit::TransformPipeline<S> full_pipeline() {
   ivkit::TransformPipeline<S> p;
   ivkit::LengthNormOptions scaled;
   scaled.scale_to_sqrt_dim = true;
-  p.center().lda(lda_dim(3)).length_norm(scaled).wccn().length_norm();
+  p.centre().lda(lda_dim(3)).length_norm(scaled).wccn().length_norm();
   return p;
 }
 
@@ -52,16 +52,16 @@ TEST_CASE_TEMPLATE("fit trains every stage on the previous stages' output, as th
   CHECK(p.out_dim() == 3);
 
   // By hand, the same data path: stage 0 on the input, each later stage on the previous output.
-  const auto c = ivkit::fit_center<S>(d.x);
+  const auto c = ivkit::fit_centre<S>(d.x);
   const ivkit::Matrix<S> y0 = c.apply(d.x);
   const auto lda = ivkit::fit_lda(y0, d.labels, lda_dim(3));
   ivkit::LengthNormOptions scaled;
   scaled.scale_to_sqrt_dim = true;
-  const ivkit::Matrix<S> y2 = ivkit::length_normalize(lda.apply(y0), scaled);
+  const ivkit::Matrix<S> y2 = ivkit::normalise_length(lda.apply(y0), scaled);
   const auto wccn = ivkit::fit_wccn(y2, d.labels);
   CHECK(p.stage(1).transform().linear() == lda.linear());
   CHECK(p.stage(3).transform().linear() == wccn.linear());
-  const ivkit::Matrix<S> by_hand = ivkit::length_normalize(wccn.apply(ivkit::length_normalize(lda.apply(c.apply(t.x)), scaled)));
+  const ivkit::Matrix<S> by_hand = ivkit::normalise_length(wccn.apply(ivkit::normalise_length(lda.apply(c.apply(t.x)), scaled)));
   CHECK(p.apply(t.x) == by_hand);
   CHECK(p.fit_transform(d.x, d.labels) == p.apply(d.x));
   CHECK(p.stage(1).info().num_classes == 5);
@@ -73,9 +73,9 @@ TEST_CASE_TEMPLATE("fit trains every stage on the previous stages' output, as th
   CHECK(q.stage(0).fitted());
   CHECK_FALSE(q.stage(1).fitted());
   q.fit_from(1, d.x, d.labels);
-  const auto lda_q = ivkit::fit_lda(ivkit::fit_center<S>(t.x).apply(d.x), d.labels, lda_dim(3));
+  const auto lda_q = ivkit::fit_lda(ivkit::fit_centre<S>(t.x).apply(d.x), d.labels, lda_dim(3));
   CHECK(q.stage(1).transform().linear() == lda_q.linear());
-  CHECK(q.stage(0).transform().offset() == ivkit::fit_center<S>(t.x).offset());
+  CHECK(q.stage(0).transform().offset() == ivkit::fit_centre<S>(t.x).offset());
 
   // float and double pipelines agree.
   auto pd = full_pipeline<double>();
@@ -88,7 +88,7 @@ TEST_CASE_TEMPLATE("collapse composes the affine stages into one matrix and offs
   ivkit::TransformPipeline<S> p;
   ivkit::PcaOptions pca;
   pca.dim = 5;
-  p.center().pca(pca).lda(lda_dim(3)).length_norm().wccn();
+  p.centre().pca(pca).lda(lda_dim(3)).length_norm().wccn();
   p.fit(d.x, d.labels);
   const ivkit::Matrix<S> staged = p.apply(d.x);
   const ivkit::Matrix<S> front = p.apply_stages(d.x, 0, 3);
@@ -171,7 +171,7 @@ TEST_CASE_TEMPLATE("save and load round-trip exactly; float and double files loa
   ivkit::TransformPipeline<S> u;
   ivkit::PcaOptions pca;
   pca.dim = 2;
-  u.center().pca(pca);
+  u.centre().pca(pca);
   u.fit_stage(0, d.x);
   u.save(path);
   auto v = ivkit::TransformPipeline<S>::load(path);
@@ -186,7 +186,7 @@ TEST_CASE_TEMPLATE("save and load round-trip exactly; float and double files loa
 TEST_CASE("a corrupt or inconsistent pipeline file is a FormatError naming the file and the offset") {
   const auto d = tf_ref::draw_classes(4, 3, 4, 6, 131);
   ivkit::TransformPipeline<double> p;
-  p.center().lda().length_norm();
+  p.centre().lda().length_norm();
   p.fit(d.x, d.labels);
   ivkit::ModelWriter w(ivkit::TransformPipeline<double>::kFileKind, ivkit::TransformPipeline<double>::kFileVersion);
   p.write(w);
@@ -234,7 +234,7 @@ TEST_CASE("pipeline errors: not fitted, dimensions, labels, NaN, zero vectors") 
   CHECK_THROWS_WITH_AS(ivkit::TransformPipeline<double>().fit(d.x), "TransformPipeline::fit: the pipeline has no stages", ivkit::InvalidArgument);
   MatD bad = d.x;
   bad(4, 2) = std::numeric_limits<double>::quiet_NaN();
-  CHECK_THROWS_WITH_AS(p.fit(bad, d.labels), "fit_center: embedding 4 holds NaN or Inf", ivkit::NonFiniteInput);
+  CHECK_THROWS_WITH_AS(p.fit(bad, d.labels), "fit_centre: embedding 4 holds NaN or Inf", ivkit::NonFiniteInput);
   p.fit(d.x, d.labels);
   CHECK_THROWS_WITH_AS(p.apply(bad), "TransformPipeline::apply: embedding 4 holds NaN or Inf", ivkit::NonFiniteInput);
   CHECK_THROWS_WITH_AS(p.apply(d.x.leftCols(5)), ("TransformPipeline::apply: embeddings have dimension 5 (matrix " + std::to_string(d.x.rows()) +
@@ -253,7 +253,7 @@ TEST_CASE("pipeline errors: not fitted, dimensions, labels, NaN, zero vectors") 
 
   // The mean itself becomes a zero vector after centring.
   ivkit::TransformPipeline<double> z;
-  z.center().length_norm();
+  z.centre().length_norm();
   z.fit(d.x);
   MatD at_mean = d.x.topRows(2);
   at_mean.row(1) = -z.stage(0).transform().offset().transpose();

@@ -112,7 +112,7 @@ TEST_CASE_TEMPLATE("centring, PCA and whitening against a naive covariance and J
 
   SUBCASE("centring") {
     ivkit::TransformFitInfo info;
-    const auto c = ivkit::fit_center(x, &info);
+    const auto c = ivkit::fit_centre(x, &info);
     CHECK(c.is_translation());
     CHECK(tf_ref::rel_diff(offset_of(c), -mu) < tol<S>(1e-6, 1e-14));
     CHECK(info.num_embeddings == x.rows());
@@ -198,10 +198,10 @@ TEST_CASE("whitening and PCA: singular and zero covariances, options") {
   p.dim = 9;
   CHECK_THROWS_WITH_AS(ivkit::fit_pca(x, p), "fit_pca: dim 9 requested but the embeddings have dimension 6", ivkit::InvalidArgument);
   CHECK_THROWS_WITH_AS(ivkit::fit_pca(MatD(0, 4)), "fit_pca: no embeddings", ivkit::InvalidArgument);
-  CHECK_THROWS_WITH_AS(ivkit::fit_center(MatD(3, 0)), "fit_center: embeddings have dimension 0", ivkit::InvalidArgument);
+  CHECK_THROWS_WITH_AS(ivkit::fit_centre(MatD(3, 0)), "fit_centre: embeddings have dimension 0", ivkit::InvalidArgument);
   MatD bad = x;
   bad(3, 5) = std::numeric_limits<double>::infinity();
-  CHECK_THROWS_WITH_AS(ivkit::fit_center(bad), "fit_center: embedding 3 holds NaN or Inf", ivkit::NonFiniteInput);
+  CHECK_THROWS_WITH_AS(ivkit::fit_centre(bad), "fit_centre: embedding 3 holds NaN or Inf", ivkit::NonFiniteInput);
   CHECK_THROWS_WITH_AS(ivkit::fit_pca(bad), "fit_pca: embedding 3 holds NaN or Inf", ivkit::NonFiniteInput);
 }
 
@@ -389,10 +389,10 @@ TEST_CASE_TEMPLATE("length normalisation: unit or sqrt(D) norm, direction kept, 
   x.row(4) *= 1e-30;  // squared norm underflows float
   x.row(5) *= 1e25;   // squared norm overflows float
   const ivkit::Matrix<S> xs = x.cast<S>();
-  const MatD y = ivkit::length_normalize(xs).template cast<double>();
+  const MatD y = ivkit::normalise_length(xs).template cast<double>();
   ivkit::LengthNormOptions o;
   o.scale_to_sqrt_dim = true;
-  const MatD z = ivkit::length_normalize(xs, o).template cast<double>();
+  const MatD z = ivkit::normalise_length(xs, o).template cast<double>();
   for (Index i = 0; i < 6; ++i) {
     CAPTURE(i);
     const VecD xi = xs.row(i).template cast<double>().transpose();
@@ -403,7 +403,7 @@ TEST_CASE_TEMPLATE("length normalisation: unit or sqrt(D) norm, direction kept, 
   }
   MatD zero = x.topRows(3);
   zero.row(1).setZero();
-  CHECK_THROWS_WITH_AS(ivkit::length_normalize<S>(zero), "length_normalize: embedding 1 has zero length", ivkit::InvalidArgument);
+  CHECK_THROWS_WITH_AS(ivkit::normalise_length<S>(zero), "normalise_length: embedding 1 has zero length", ivkit::InvalidArgument);
   zero(2, 2) = std::numeric_limits<double>::quiet_NaN();
-  CHECK_THROWS_WITH_AS(ivkit::length_normalize<S>(zero), "length_normalize: embedding 2 holds NaN or Inf", ivkit::NonFiniteInput);
+  CHECK_THROWS_WITH_AS(ivkit::normalise_length<S>(zero), "normalise_length: embedding 2 holds NaN or Inf", ivkit::NonFiniteInput);
 }

@@ -15,7 +15,7 @@
 #include <string>
 #include <thread>
 
-#include "ivkit/core/serialize.hpp"
+#include "ivkit/core/serialise.hpp"
 
 namespace fs = std::filesystem;
 

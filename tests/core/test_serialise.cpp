@@ -5,7 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "ivkit/core/serialize.hpp"
+#include "ivkit/core/serialise.hpp"
 
 namespace {
 

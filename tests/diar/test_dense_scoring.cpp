@@ -92,7 +92,7 @@ TEST_CASE("dense PLDA scores equal the naive two-covariance ratio, with and with
   ivkit::Matrix<double> x(n, d);
   for (Index i = 0; i < x.size(); ++i) x.data()[i] = 2.0 * rng.normal();
   ivkit::DenseScoringOptions o;
-  o.plda.normalize_length = false;  // the closed form has no length normalisation
+  o.plda.normalise_length = false;  // the closed form has no length normalisation
   for (double target : {1.0, 0.6}) {
     CAPTURE(target);
     o.target_energy = target;

@@ -191,7 +191,7 @@ VecD principal_cosines(const MatD& A, const MatD& B) {
 template <class S>
 void check_stats_equal(const FactorAnalysisStats& a, const FactorAnalysisStats& b) {
   CHECK(a.count == b.count);
-  CHECK(a.center == b.center);
+  CHECK(a.centre == b.centre);
   CHECK(a.sum_y == b.sum_y);
   CHECK(a.sum_yz == b.sum_yz);
   CHECK(a.sum_z == b.sum_z);
@@ -366,7 +366,7 @@ TEST_CASE_TEMPLATE("accumulate_fa_stats matches the seed's E-step per sample", S
     FactorAnalysisStats st(fa);
     ivkit::accumulate_fa_stats<L>(fa, data, st, opts);
     CHECK(st.count == 150.0);
-    CHECK(st.center == fa.mean().template cast<double>());
+    CHECK(st.centre == fa.mean().template cast<double>());
     CHECK(scaled_diff(st.sum_y, ref.sum_y) <= t * 150);
     CHECK(scaled_diff(st.sum_yz, ref.sum_yz) <= t);
     CHECK(scaled_diff(st.sum_z, ref.sum_z) <= t * 150);

@@ -39,7 +39,7 @@ double stats_tol() {
 
 EmAccumulator to_accumulator(const NaiveStats& s, bool full) {
   EmAccumulator a;
-  a.center = s.center;
+  a.centre = s.centre;
   a.occupancy = s.occupancy;
   a.first = s.first;
   a.second = s.second;
@@ -51,7 +51,7 @@ EmAccumulator to_accumulator(const NaiveStats& s, bool full) {
 
 NaiveStats to_naive(const EmAccumulator& a) {
   NaiveStats s;
-  s.center = a.center;
+  s.centre = a.centre;
   s.occupancy = a.occupancy;
   s.first = a.first;
   s.second = a.second;
@@ -64,7 +64,7 @@ template <class S>
 void check_stats(const EmAccumulator& acc, const NaiveStats& ref) {
   const double t = stats_tol<S>();
   CHECK(acc.num_frames == ref.num_frames);
-  CHECK(acc.center == ref.center);
+  CHECK(acc.centre == ref.centre);
   REQUIRE(acc.occupancy.size() == ref.occupancy.size());
   REQUIRE(acc.first.rows() == ref.first.rows());
   REQUIRE(acc.first.cols() == ref.first.cols());
@@ -81,11 +81,11 @@ template <class Model>
 void check_center(const Model& gmm, const EmAccumulator& acc) {
   using S = typename Model::Scalar;
   const Index C = gmm.num_components(), D = gmm.dim();
-  REQUIRE(acc.center.size() == D);
+  REQUIRE(acc.centre.size() == D);
   for (Index d = 0; d < D; ++d) {
     double o = 0.0;
     for (Index c = 0; c < C; ++c) o += static_cast<double>(gmm.weights()(c)) * static_cast<double>(gmm.means()(c, d));
-    CHECK(std::abs(acc.center(d) - o) <= tol<S>(1e-5, 1e-12) * std::max(1.0, std::abs(o)));
+    CHECK(std::abs(acc.centre(d) - o) <= tol<S>(1e-5, 1e-12) * std::max(1.0, std::abs(o)));
   }
 }
 
@@ -145,7 +145,7 @@ TEST_CASE_TEMPLATE("accumulate_em_stats(DiagGmm) matches naive statistics in eve
     CHECK_FALSE(acc.full_covariance);
     ivkit::accumulate_em_stats<L>(gmm, frames, acc, opts);
     check_center(gmm, acc);
-    check_stats<S>(acc, naive_stats(params_of(gmm), X, acc.center));
+    check_stats<S>(acc, naive_stats(params_of(gmm), X, acc.centre));
   });
 }
 
@@ -162,7 +162,7 @@ TEST_CASE_TEMPLATE("accumulate_em_stats(FullGmm) matches naive statistics in eve
     CHECK(acc.second.cols() == 6);
     ivkit::accumulate_em_stats<L>(gmm, frames, acc, opts);
     check_center(gmm, acc);
-    check_stats<S>(acc, naive_stats(params_of(gmm), X, acc.center));
+    check_stats<S>(acc, naive_stats(params_of(gmm), X, acc.centre));
   });
 }
 
@@ -209,11 +209,11 @@ TEST_CASE_TEMPLATE("accumulate_em_stats: no frames, one component, one dimension
     const MatD ones = MatD::Ones(100, 1);
     const VecD ll_d = naive_log_sum_exp_rows(naive_diag_loglikes(params_of(diag), X));
     const VecD ll_f = naive_log_sum_exp_rows(naive_full_loglikes(params_of(full), X));
-    check_stats<S>(acc_d, naive_em_stats(ones, X, acc_d.center, false, ll_d));
-    check_stats<S>(acc_f, naive_em_stats(ones, X, acc_f.center, true, ll_f));
+    check_stats<S>(acc_d, naive_em_stats(ones, X, acc_d.centre, false, ll_d));
+    check_stats<S>(acc_f, naive_em_stats(ones, X, acc_f.centre, true, ll_f));
     CHECK(std::abs(acc_d.occupancy(0) - 100.0) <= tol<S>(1e-4, 1e-12));
     // The centre of a one-component model is its mean.
-    CHECK(max_abs_diff(acc_d.center, params_of(diag).means.row(0).transpose()) == 0.0);
+    CHECK(max_abs_diff(acc_d.centre, params_of(diag).means.row(0).transpose()) == 0.0);
   }
   SUBCASE("D = 1") {
     const AccFixture f = make_fixture(3, 1, 150, 15);
@@ -225,8 +225,8 @@ TEST_CASE_TEMPLATE("accumulate_em_stats: no frames, one component, one dimension
     ivkit::accumulate_em_stats<FramesAsCols>(diag, cols, acc_d);
     ivkit::accumulate_em_stats<FramesAsCols>(full, cols, acc_f);
     CHECK(acc_f.second.cols() == 1);
-    check_stats<S>(acc_d, naive_stats(params_of(diag), X, acc_d.center));
-    check_stats<S>(acc_f, naive_stats(params_of(full), X, acc_f.center));
+    check_stats<S>(acc_d, naive_stats(params_of(diag), X, acc_d.centre));
+    check_stats<S>(acc_f, naive_stats(params_of(full), X, acc_f.centre));
   }
   SUBCASE("C = 1 and D = 1") {
     ivkit::Random rng(16);
@@ -237,7 +237,7 @@ TEST_CASE_TEMPLATE("accumulate_em_stats: no frames, one component, one dimension
     const DiagGmm<S> diag = make_diag<S>(p);
     EmAccumulator acc(diag);
     ivkit::accumulate_em_stats(diag, frames, acc);
-    check_stats<S>(acc, naive_stats(params_of(diag), X, acc.center));
+    check_stats<S>(acc, naive_stats(params_of(diag), X, acc.centre));
   }
 }
 
@@ -251,7 +251,7 @@ TEST_CASE_TEMPLATE("top-N accumulation follows Kaldi's rule", S, float, double) 
   const MatD X0 = sample_diag_gmm(random_diag_params(3, D, rng, 1.0, 4.0), N, rng);
   const DiagGmm<S> gmm = make_diag<S>(random_diag_params(C, D, rng, 1.5, 4.0));
   const MatD X = rounded<S>(X0);
-  const NaiveStats dense = naive_stats(params_of(gmm), X, gmm.center().template cast<double>());
+  const NaiveStats dense = naive_stats(params_of(gmm), X, gmm.centre().template cast<double>());
   struct Case {
     Index n;
     double min_post;
@@ -263,7 +263,7 @@ TEST_CASE_TEMPLATE("top-N accumulation follows Kaldi's rule", S, float, double) 
   for (const Case& k : cases) {
     CAPTURE(k.n);
     CAPTURE(k.min_post);
-    const NaiveStats ref = naive_stats(params_of(gmm), X, gmm.center().template cast<double>(), k.n, k.min_post);
+    const NaiveStats ref = naive_stats(params_of(gmm), X, gmm.centre().template cast<double>(), k.n, k.min_post);
     // The rule must change the statistics, or this case would not test it.
     CHECK(scaled_diff(ref.occupancy, dense.occupancy) > 1e-3);
     AccumulateOptions opts;
@@ -295,7 +295,7 @@ TEST_CASE("top-N accumulation for a FullGmm follows Kaldi's rule") {
     opts.min_post = min_post;
     EmAccumulator acc(gmm);
     ivkit::accumulate_em_stats(gmm, f.X, acc, opts);
-    check_stats<double>(acc, naive_stats(params_of(gmm), f.X, acc.center, n, min_post));
+    check_stats<double>(acc, naive_stats(params_of(gmm), f.X, acc.centre, n, min_post));
   }
 }
 
@@ -351,7 +351,7 @@ TEST_CASE_TEMPLATE("accumulation restricted to a Gaussian selection matches naiv
     AccumulateOptions opts;
     opts.block_frames = 32;
     {
-      const NaiveStats ref = naive_selected_stats(naive_diag_loglikes(params_of(diag), X), sel, X, diag.center().template cast<double>(), false);
+      const NaiveStats ref = naive_selected_stats(naive_diag_loglikes(params_of(diag), X), sel, X, diag.centre().template cast<double>(), false);
       EmAccumulator acc_r(diag), acc_c(diag);
       ivkit::accumulate_em_stats<FramesAsRows>(diag, rows, sel, acc_r, opts);
       ivkit::accumulate_em_stats<FramesAsCols>(diag, cols, sel, acc_c, opts);
@@ -364,7 +364,7 @@ TEST_CASE_TEMPLATE("accumulation restricted to a Gaussian selection matches naiv
       }
     }
     {
-      const NaiveStats ref = naive_selected_stats(naive_full_loglikes(params_of(full), X), sel, X, full.center().template cast<double>(), true);
+      const NaiveStats ref = naive_selected_stats(naive_full_loglikes(params_of(full), X), sel, X, full.centre().template cast<double>(), true);
       EmAccumulator acc(full);
       ivkit::accumulate_em_stats(full, rows, sel, acc, opts);
       check_stats<S>(acc, ref);
@@ -502,7 +502,7 @@ TEST_CASE_TEMPLATE("em_update matches the naive M-step when no floor is hit", S,
   const double t = tol<S>(1e-6, 1e-11);
   SUBCASE("DiagGmm") {
     const DiagGmm<S> gmm = make_diag<S>(f.diag);
-    const NaiveStats stats = naive_stats(params_of(gmm), f.X, gmm.center().template cast<double>());
+    const NaiveStats stats = naive_stats(params_of(gmm), f.X, gmm.centre().template cast<double>());
     const DiagParams ref = naive_diag_mstep(stats);
     EmUpdateReport rep;
     rep.floored = 99;  // must be overwritten
@@ -530,7 +530,7 @@ TEST_CASE_TEMPLATE("em_update matches the naive M-step when no floor is hit", S,
   }
   SUBCASE("FullGmm") {
     const FullGmm<S> gmm = make_full<S>(f.full);
-    const NaiveStats stats = naive_stats(params_of(gmm), f.X, gmm.center().template cast<double>());
+    const NaiveStats stats = naive_stats(params_of(gmm), f.X, gmm.centre().template cast<double>());
     const FullParams ref = naive_full_mstep(stats);
     EmUpdateReport rep;
     const FullGmm<S> next = ivkit::em_update(gmm, to_accumulator(stats, true), EmUpdateOptions{}, &rep);
@@ -554,7 +554,7 @@ TEST_CASE_TEMPLATE("em_update matches the naive M-step when no floor is hit", S,
 TEST_CASE_TEMPLATE("em_update(DiagGmm) floors variances relative to the global variance", S, float, double) {
   const AccFixture f = make_fixture(3, 2, 1500, 61);
   const DiagGmm<S> gmm = make_diag<S>(f.diag);
-  NaiveStats stats = naive_stats(params_of(gmm), f.X, gmm.center().template cast<double>());
+  NaiveStats stats = naive_stats(params_of(gmm), f.X, gmm.centre().template cast<double>());
   // Component 1 gets a tiny variance (1e-6) in dimension 0.
   const double occ = stats.occupancy(1), m = stats.first(1, 0) / occ;
   stats.second(1, 0) = occ * (m * m + 1e-6);
@@ -590,7 +590,7 @@ TEST_CASE_TEMPLATE("em_update(DiagGmm) floors variances relative to the global v
 TEST_CASE_TEMPLATE("em_update(DiagGmm) absolute variance floor (Kaldi's --min-variance)", S, float, double) {
   const AccFixture f = make_fixture(3, 2, 1500, 61);
   const DiagGmm<S> gmm = make_diag<S>(f.diag);
-  NaiveStats stats = naive_stats(params_of(gmm), f.X, gmm.center().template cast<double>());
+  NaiveStats stats = naive_stats(params_of(gmm), f.X, gmm.centre().template cast<double>());
   const double occ = stats.occupancy(1), m = stats.first(1, 0) / occ;
   stats.second(1, 0) = occ * (m * m + 1e-6);
   const VecD gvar = naive_global_variance(stats, false);
@@ -676,9 +676,9 @@ TEST_CASE("em_update(FullGmm) floors eigenvalues") {
   p.means << 0.0, 0.0, 1.0, 1.0;
   p.covs = {MatD::Identity(2, 2), MatD::Identity(2, 2)};
   const FullGmm<double> gmm = make_full<double>(p);
-  const VecD o = gmm.center();
+  const VecD o = gmm.centre();
   NaiveStats stats;
-  stats.center = o;
+  stats.centre = o;
   stats.occupancy = VecD(2);
   stats.first = MatD(2, 2);
   stats.second = MatD(2, 3);
@@ -997,7 +997,7 @@ TEST_CASE("em_update: bad accumulators and options") {
   SUBCASE("data without variance") {
     // Every frame equals the model's centre in dimension 1.
     MatD Y = X;
-    Y.col(1).setConstant(gmm.center()(1));
+    Y.col(1).setConstant(gmm.centre()(1));
     EmAccumulator acc = EmAccumulator(gmm);
     ivkit::accumulate_em_stats(gmm, Y, acc);
     CHECK_THROWS_WITH_AS(ivkit::em_update(gmm, acc),

@@ -247,7 +247,7 @@ inline MatD naive_top_n(const MatD& post, Index n, double min_post) {
 /// occupancy_c = sum_t g_tc, first_c = sum_t g_tc (x_t - o), second_c = sum_t g_tc (x_t - o)^2
 /// (diagonal) or the upper triangle of (x_t - o)(x_t - o)^T row by row (full).
 struct NaiveStats {
-  VecD center;
+  VecD centre;
   VecD occupancy;
   MatD first;
   MatD second;
@@ -262,7 +262,7 @@ inline NaiveStats naive_em_stats(const MatD& post, const MatD& X, const VecD& ce
                                  const VecD& frame_loglik = VecD()) {
   const Index N = X.rows(), C = post.cols(), D = X.cols();
   NaiveStats s;
-  s.center = center;
+  s.centre = center;
   s.occupancy = VecD::Zero(C);
   s.first = MatD::Zero(C, D);
   s.second = MatD::Zero(C, full ? packed_dim(D) : D);
@@ -307,7 +307,7 @@ inline DiagParams naive_diag_mstep(const NaiveStats& s) {
     p.weights(c) = occ / tot;
     for (Index d = 0; d < D; ++d) {
       const double m = s.first(c, d) / occ;
-      p.means(c, d) = s.center(d) + m;
+      p.means(c, d) = s.centre(d) + m;
       p.vars(c, d) = s.second(c, d) / occ - m * m;
     }
   }
@@ -324,7 +324,7 @@ inline FullParams naive_full_mstep(const NaiveStats& s) {
     p.weights(c) = occ / tot;
     MatD S = unpack_symmetric(s.second, c, D);
     for (Index i = 0; i < D; ++i) {
-      p.means(c, i) = s.center(i) + s.first(c, i) / occ;
+      p.means(c, i) = s.centre(i) + s.first(c, i) / occ;
       for (Index j = 0; j < D; ++j) S(i, j) = S(i, j) / occ - (s.first(c, i) / occ) * (s.first(c, j) / occ);
     }
     p.covs.push_back(S);

@@ -23,7 +23,7 @@
 
 #include "ivkit/core/error.hpp"
 #include "ivkit/core/parallel.hpp"
-#include "ivkit/core/serialize.hpp"
+#include "ivkit/core/serialise.hpp"
 #include "ivkit/core/types.hpp"
 #include "ivkit/eval/metrics.hpp"
 
@@ -45,7 +45,7 @@ struct CalibrationOptions {
   /// objective to its minimum), is at most this.
   double tolerance = 1e-20;
   /// Threads for the sums over trials (0 = all hardware threads); the result does not depend on it.
-  int num_threads = 0;
+  int num_threads = 1;
 };
 
 /// How training went.

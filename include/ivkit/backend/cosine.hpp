@@ -11,6 +11,7 @@
 
 #include "ivkit/backend/detail/bilinear_scores.hpp"
 #include "ivkit/core/error.hpp"
+#include "ivkit/core/parallel.hpp"
 #include "ivkit/core/types.hpp"
 #include "ivkit/eval/trials.hpp"
 
@@ -63,9 +64,9 @@ void cosine_score_trials_into(const char* fn, const Eigen::MatrixBase<DE>& enrol
 /// All cosine scores of enrolments (rows of `enrol`) against tests (rows of `test`).
 /// @throws DimensionMismatch, NonFiniteInput, InvalidArgument (zero vectors, an empty set)
 template <class S, class DE, class DT>
-Matrix<S> cosine_score_matrix(const Eigen::MatrixBase<DE>& enrol, const Eigen::MatrixBase<DT>& test, int num_threads = 1) {
+Matrix<S> cosine_score_matrix(const Eigen::MatrixBase<DE>& enrol, const Eigen::MatrixBase<DT>& test, const ThreadOptions& opts = {}) {
   Matrix<S> out;
-  detail::cosine_score_matrix_into("cosine_score_matrix", enrol, test, out, num_threads);
+  detail::cosine_score_matrix_into("cosine_score_matrix", enrol, test, out, opts.num_threads);
   return out;
 }
 
@@ -73,8 +74,9 @@ Matrix<S> cosine_score_matrix(const Eigen::MatrixBase<DE>& enrol, const Eigen::M
 /// when it already has that size): reusing it across calls avoids the page faults of a fresh large
 /// result. @throws as cosine_score_matrix
 template <class S, class DE, class DT>
-void cosine_score_matrix_into(const Eigen::MatrixBase<DE>& enrol, const Eigen::MatrixBase<DT>& test, Matrix<S>& out, int num_threads = 1) {
-  detail::cosine_score_matrix_into("cosine_score_matrix_into", enrol, test, out, num_threads);
+void cosine_score_matrix_into(const Eigen::MatrixBase<DE>& enrol, const Eigen::MatrixBase<DT>& test, Matrix<S>& out,
+                              const ThreadOptions& opts = {}) {
+  detail::cosine_score_matrix_into("cosine_score_matrix_into", enrol, test, out, opts.num_threads);
 }
 
 /// The cosine score of each listed trial (enrolment row, test row); an empty list gives an empty
@@ -82,9 +84,9 @@ void cosine_score_matrix_into(const Eigen::MatrixBase<DE>& enrol, const Eigen::M
 /// @throws as cosine_score_matrix, and DimensionMismatch for indices outside the sets (naming the trial)
 template <class S, class DE, class DT>
 Vector<S> cosine_score_trials(const Eigen::MatrixBase<DE>& enrol, const Eigen::MatrixBase<DT>& test, const TrialIndices& trials,
-                              int num_threads = 1) {
+                              const ThreadOptions& opts = {}) {
   Vector<S> out;
-  detail::cosine_score_trials_into("cosine_score_trials", enrol, test, trials, out, num_threads);
+  detail::cosine_score_trials_into("cosine_score_trials", enrol, test, trials, out, opts.num_threads);
   return out;
 }
 
@@ -93,8 +95,28 @@ Vector<S> cosine_score_trials(const Eigen::MatrixBase<DE>& enrol, const Eigen::M
 /// result. @throws as cosine_score_trials
 template <class S, class DE, class DT>
 void cosine_score_trials_into(const Eigen::MatrixBase<DE>& enrol, const Eigen::MatrixBase<DT>& test, const TrialIndices& trials,
-                              Vector<S>& out, int num_threads = 1) {
-  detail::cosine_score_trials_into("cosine_score_trials_into", enrol, test, trials, out, num_threads);
+                              Vector<S>& out, const ThreadOptions& opts = {}) {
+  detail::cosine_score_trials_into("cosine_score_trials_into", enrol, test, trials, out, opts.num_threads);
+}
+
+// The thread count as a trailing int: deprecated, removed in the next release.
+template <class S, class DE, class DT>
+[[deprecated("threads are the num_threads field of the options: pass ThreadOptions{n}")]] Matrix<S> cosine_score_matrix(const Eigen::MatrixBase<DE>& enrol, const Eigen::MatrixBase<DT>& test, int num_threads) {
+  return cosine_score_matrix<S>(enrol, test, ThreadOptions{num_threads});
+}
+template <class S, class DE, class DT>
+[[deprecated("threads are the num_threads field of the options: pass ThreadOptions{n}")]] void cosine_score_matrix_into(const Eigen::MatrixBase<DE>& enrol, const Eigen::MatrixBase<DT>& test, Matrix<S>& out, int num_threads) {
+  cosine_score_matrix_into(enrol, test, out, ThreadOptions{num_threads});
+}
+template <class S, class DE, class DT>
+[[deprecated("threads are the num_threads field of the options: pass ThreadOptions{n}")]] Vector<S> cosine_score_trials(const Eigen::MatrixBase<DE>& enrol, const Eigen::MatrixBase<DT>& test, const TrialIndices& trials,
+                                  int num_threads) {
+  return cosine_score_trials<S>(enrol, test, trials, ThreadOptions{num_threads});
+}
+template <class S, class DE, class DT>
+[[deprecated("threads are the num_threads field of the options: pass ThreadOptions{n}")]] void cosine_score_trials_into(const Eigen::MatrixBase<DE>& enrol, const Eigen::MatrixBase<DT>& test, const TrialIndices& trials,
+                                  Vector<S>& out, int num_threads) {
+  cosine_score_trials_into(enrol, test, trials, out, ThreadOptions{num_threads});
 }
 
 }  // namespace ivkit

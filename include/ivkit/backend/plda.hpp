@@ -24,21 +24,44 @@
 #include <vector>
 
 #include "ivkit/core/error.hpp"
-#include "ivkit/core/serialize.hpp"
+#include "ivkit/core/serialise.hpp"
 #include "ivkit/core/types.hpp"
 
 namespace ivkit {
 
+// The deprecated member below would warn wherever the struct is copied, not only where it is named.
+#if defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+#endif
 /// How embeddings are mapped into the PLDA space before scoring (Kaldi's `PldaConfig`).
 struct PldaOptions {
   /// Scale each transformed embedding to the length the model expects (Kaldi's default: true).
-  bool normalize_length = true;
-  /// With normalize_length: scale to norm sqrt(dim) instead of Kaldi's count-aware
+  bool normalise_length = true;
+  /// With normalise_length: scale to norm sqrt(dim) instead of Kaldi's count-aware
   /// u^T (psi + 1/n)^-1 u = dim (Kaldi's `--simple-length-normalization`, default false).
   bool simple_length_norm = false;
+  /// The American spelling of normalise_length, kept for one release: setting either to false turns
+  /// length normalisation off.
+  [[deprecated("British spelling, as the rest of ivkit: use normalise_length")]] bool normalize_length = true;
 };
+#if defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
 
 namespace detail {
+
+// Reads the deprecated spelling too, for one release.
+inline bool length_normalisation_on(const PldaOptions& o) {
+#if defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+#endif
+  return o.normalise_length && o.normalize_length;
+#if defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
+}
 
 /// Rows of `x` must be finite; names the row. `what` says which set (e.g. "test embedding").
 template <class Derived>
@@ -229,7 +252,7 @@ Matrix<S> plda_transform(const Plda<S>& plda, const Eigen::MatrixBase<Derived>& 
   detail::check_finite_rows(fn, "embedding", x);
   Matrix<S> u = x.template cast<S>() * plda.transform().transpose();
   u.rowwise() += plda.offset().transpose();
-  if (!options.normalize_length) return u;
+  if (!detail::length_normalisation_on(options)) return u;
   const Vector<double> psi = plda.psi().template cast<double>();
   for (Index i = 0; i < u.rows(); ++i) {
     const Index n = counts.empty() ? 1 : counts[static_cast<std::size_t>(i)];

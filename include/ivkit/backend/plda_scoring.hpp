@@ -22,6 +22,7 @@
 #include "ivkit/backend/detail/bilinear_scores.hpp"
 #include "ivkit/backend/plda.hpp"
 #include "ivkit/core/error.hpp"
+#include "ivkit/core/parallel.hpp"
 #include "ivkit/core/types.hpp"
 #include "ivkit/eval/trials.hpp"
 
@@ -110,12 +111,12 @@ class PldaScorer {
     return PldaTests<S>{plda_transform(plda_, x, {}, options_)};
   }
 
-  /// All enrolment x test log-likelihood ratios; tiles run on `num_threads` threads (0 = all) and the
-  /// result is identical for any thread count.
+  /// All enrolment x test log-likelihood ratios; tiles run on `opts.num_threads` threads (0 = all)
+  /// and the result is identical for any thread count.
   /// @throws DimensionMismatch (sets prepared for another model), InvalidArgument (an empty set)
-  Matrix<S> score_matrix(const PldaEnrolments<S>& enrolments, const PldaTests<S>& tests, int num_threads = 1) const {
+  Matrix<S> score_matrix(const PldaEnrolments<S>& enrolments, const PldaTests<S>& tests, const ThreadOptions& opts = {}) const {
     Matrix<S> out;
-    score_matrix_into("PldaScorer::score_matrix", enrolments, tests, out, num_threads);
+    score_matrix_into("PldaScorer::score_matrix", enrolments, tests, out, opts.num_threads);
     return out;
   }
 
@@ -123,8 +124,9 @@ class PldaScorer {
   /// already has that size): reusing it across calls avoids the page faults of a fresh large result
   /// (a 1000 x 10000 float matrix is 40 MB, which glibc maps anew for every allocation).
   /// @throws as score_matrix
-  void score_matrix_into(const PldaEnrolments<S>& enrolments, const PldaTests<S>& tests, Matrix<S>& out, int num_threads = 1) const {
-    score_matrix_into("PldaScorer::score_matrix_into", enrolments, tests, out, num_threads);
+  void score_matrix_into(const PldaEnrolments<S>& enrolments, const PldaTests<S>& tests, Matrix<S>& out,
+                         const ThreadOptions& opts = {}) const {
+    score_matrix_into("PldaScorer::score_matrix_into", enrolments, tests, out, opts.num_threads);
   }
 
   /// The log-likelihood ratio of each listed trial (enrolment row, test row), one dot product each;
@@ -132,9 +134,9 @@ class PldaScorer {
   /// @throws DimensionMismatch for indices outside the prepared sets (naming the trial), InvalidArgument
   /// (an empty set)
   Vector<S> score_trials(const PldaEnrolments<S>& enrolments, const PldaTests<S>& tests, const TrialIndices& trials,
-                         int num_threads = 1) const {
+                         const ThreadOptions& opts = {}) const {
     Vector<S> out;
-    score_trials_into("PldaScorer::score_trials", enrolments, tests, trials, out, num_threads);
+    score_trials_into("PldaScorer::score_trials", enrolments, tests, trials, out, opts.num_threads);
     return out;
   }
 
@@ -143,8 +145,24 @@ class PldaScorer {
   /// time (10 million float scores are 40 MB); reusing the vector across calls avoids them.
   /// @throws as score_trials
   void score_trials_into(const PldaEnrolments<S>& enrolments, const PldaTests<S>& tests, const TrialIndices& trials, Vector<S>& out,
-                         int num_threads = 1) const {
-    score_trials_into("PldaScorer::score_trials_into", enrolments, tests, trials, out, num_threads);
+                         const ThreadOptions& opts = {}) const {
+    score_trials_into("PldaScorer::score_trials_into", enrolments, tests, trials, out, opts.num_threads);
+  }
+
+  // The thread count as a trailing int: deprecated, removed in the next release.
+  [[deprecated("threads are the num_threads field of the options: pass ThreadOptions{n}")]] Matrix<S> score_matrix(const PldaEnrolments<S>& enrolments, const PldaTests<S>& tests, int num_threads) const {
+    return score_matrix(enrolments, tests, ThreadOptions{num_threads});
+  }
+  [[deprecated("threads are the num_threads field of the options: pass ThreadOptions{n}")]] void score_matrix_into(const PldaEnrolments<S>& enrolments, const PldaTests<S>& tests, Matrix<S>& out, int num_threads) const {
+    score_matrix_into(enrolments, tests, out, ThreadOptions{num_threads});
+  }
+  [[deprecated("threads are the num_threads field of the options: pass ThreadOptions{n}")]] Vector<S> score_trials(const PldaEnrolments<S>& enrolments, const PldaTests<S>& tests, const TrialIndices& trials,
+                             int num_threads) const {
+    return score_trials(enrolments, tests, trials, ThreadOptions{num_threads});
+  }
+  [[deprecated("threads are the num_threads field of the options: pass ThreadOptions{n}")]] void score_trials_into(const PldaEnrolments<S>& enrolments, const PldaTests<S>& tests, const TrialIndices& trials, Vector<S>& out,
+                             int num_threads) const {
+    score_trials_into(enrolments, tests, trials, out, ThreadOptions{num_threads});
   }
 
  private:

@@ -20,7 +20,7 @@
 #include "ivkit/backend/plda.hpp"
 #include "ivkit/backend/plda_train.hpp"
 #include "ivkit/core/error.hpp"
-#include "ivkit/core/serialize.hpp"
+#include "ivkit/core/serialise.hpp"
 #include "ivkit/core/types.hpp"
 
 namespace ivkit {

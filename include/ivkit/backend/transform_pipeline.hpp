@@ -6,7 +6,7 @@
 /// one Kaldi affine matrix).
 ///
 ///   ivkit::TransformPipeline<float> p;
-///   p.center().lda(lda_opts).length_norm();
+///   p.centre().lda(lda_opts).length_norm();
 ///   p.fit(train, labels);                  // each stage fitted on the previous stages' output
 ///   ivkit::Matrix<float> y = p.apply(test);
 ///   p.save("backend.ivk");
@@ -22,17 +22,26 @@
 #include "ivkit/backend/affine_transform.hpp"
 #include "ivkit/backend/transforms.hpp"
 #include "ivkit/core/error.hpp"
-#include "ivkit/core/serialize.hpp"
+#include "ivkit/core/serialise.hpp"
 #include "ivkit/core/types.hpp"
 
 namespace ivkit {
 
-enum class TransformKind { Center, Whiten, Pca, Lda, Wccn, LengthNorm, Affine };
+enum class TransformKind {
+  Centre,
+  Whiten,
+  Pca,
+  Lda,
+  Wccn,
+  LengthNorm,
+  Affine,
+  Center [[deprecated("British spelling, as the rest of ivkit: use Centre")]] = Centre,
+};
 
-/// "center", "whiten", "pca", "lda", "wccn", "length_norm", "affine" (also the names in model files).
+/// "center" (the model files keep the spelling they were written with), "whiten", "pca", "lda", "wccn", "length_norm", "affine" (also the names in model files).
 inline const char* transform_kind_name(TransformKind k) {
   switch (k) {
-    case TransformKind::Center: return "center";
+    case TransformKind::Centre: return "center";
     case TransformKind::Whiten: return "whiten";
     case TransformKind::Pca: return "pca";
     case TransformKind::Lda: return "lda";
@@ -54,7 +63,8 @@ class TransformStage {
   using Scalar = ScalarT;
   using Options = std::variant<std::monostate, WhitenOptions, PcaOptions, LdaOptions, WccnOptions, LengthNormOptions>;
 
-  static TransformStage center() { return TransformStage(TransformKind::Center, std::monostate{}); }
+  static TransformStage centre() { return TransformStage(TransformKind::Centre, std::monostate{}); }
+  [[deprecated("British spelling, as the rest of ivkit: use centre()")]] static TransformStage center() { return centre(); }
   static TransformStage whiten(const WhitenOptions& o = {}) { return TransformStage(TransformKind::Whiten, o); }
   static TransformStage pca(const PcaOptions& o = {}) { return TransformStage(TransformKind::Pca, o); }
   static TransformStage lda(const LdaOptions& o = {}) { return TransformStage(TransformKind::Lda, o); }
@@ -106,7 +116,7 @@ class TransformStage {
       throw InvalidArgument(detail::message("TransformStage::fit: the ", name(), " stage needs class labels"));
     TransformFitInfo fi;
     switch (kind_) {
-      case TransformKind::Center: transform_ = fit_center<Scalar>(x, &fi); break;
+      case TransformKind::Centre: transform_ = fit_centre<Scalar>(x, &fi); break;
       case TransformKind::Whiten: transform_ = fit_whiten<Scalar>(x, std::get<WhitenOptions>(options_), &fi); break;
       case TransformKind::Pca: transform_ = fit_pca<Scalar>(x, std::get<PcaOptions>(options_), &fi); break;
       case TransformKind::Lda: transform_ = fit_lda<Scalar>(x, *labels, std::get<LdaOptions>(options_), &fi); break;
@@ -141,7 +151,7 @@ class TransformStage {
       transform_.apply_unchecked(x, y);
     } else {
       y = x.template cast<Scalar>();
-      detail::transform_length_normalize(fn, y, std::get<LengthNormOptions>(options_).scale_to_sqrt_dim, where);
+      detail::transform_normalise_length(fn, y, std::get<LengthNormOptions>(options_).scale_to_sqrt_dim, where);
     }
   }
 
@@ -193,7 +203,8 @@ class TransformPipeline {
     stages_.push_back(std::move(stage));
     return *this;
   }
-  TransformPipeline& center() { return add(Stage::center()); }
+  TransformPipeline& centre() { return add(Stage::centre()); }
+  [[deprecated("British spelling, as the rest of ivkit: use centre()")]] TransformPipeline& center() { return centre(); }
   TransformPipeline& whiten(const WhitenOptions& o = {}) { return add(Stage::whiten(o)); }
   TransformPipeline& pca(const PcaOptions& o = {}) { return add(Stage::pca(o)); }
   TransformPipeline& lda(const LdaOptions& o = {}) { return add(Stage::lda(o)); }
@@ -355,7 +366,7 @@ class TransformPipeline {
         w.integer(p + "scale_to_sqrt_dim", o->scale_to_sqrt_dim ? 1 : 0);
       }
       if (s.is_affine() && s.fitted()) {
-        if (s.kind() != TransformKind::Center) w.matrix(p + "linear", s.transform().linear());
+        if (s.kind() != TransformKind::Centre) w.matrix(p + "linear", s.transform().linear());
         w.matrix(p + "offset", s.transform().offset());
         const TransformFitInfo& fi = s.info();
         w.integer(p + "num_embeddings", fi.num_embeddings).integer(p + "num_classes", fi.num_classes);
@@ -377,7 +388,7 @@ class TransformPipeline {
       const Stage& s = out.stages_[static_cast<std::size_t>(i)];
       if (s.in_dim() >= 0) {
         if (prev >= 0 && s.in_dim() != prev) {
-          const std::string rec = detail::message(prefix, "stage", i, s.kind() == TransformKind::Center ? ".offset" : ".linear");
+          const std::string rec = detail::message(prefix, "stage", i, s.kind() == TransformKind::Centre ? ".offset" : ".linear");
           r.fail(r.offset_of(rec), detail::message("stage ", i, " (", s.name(), ") has input dimension ", s.in_dim(),
                                                    " but the stage before it gives ", prev));
         }
@@ -513,8 +524,8 @@ class TransformPipeline {
     };
     TransformKind k = TransformKind::Affine;
     typename Stage::Options options;
-    if (kind == "center") {
-      k = TransformKind::Center;
+    if (kind == "center" || kind == "centre") {
+      k = TransformKind::Centre;
     } else if (kind == "whiten") {
       k = TransformKind::Whiten;
       WhitenOptions o;
@@ -568,14 +579,14 @@ class TransformPipeline {
       const Vector<Scalar> offset = r.template vector<Scalar>(p + "offset");
       if (offset.size() == 0) bad("offset", "is empty");
       Matrix<Scalar> linear;
-      if (k == TransformKind::Center) {
+      if (k == TransformKind::Centre) {
         linear = Matrix<Scalar>::Identity(offset.size(), offset.size());
       } else {
         linear = r.template matrix<Scalar>(p + "linear");
         if (linear.rows() != offset.size() || linear.cols() == 0)
           bad("linear", detail::message("is ", linear.rows(), " x ", linear.cols(), " but the offset has ", offset.size(), " entries"));
       }
-      if (!linear.allFinite()) bad(k == TransformKind::Center ? "offset" : "linear", "holds NaN or Inf");
+      if (!linear.allFinite()) bad(k == TransformKind::Centre ? "offset" : "linear", "holds NaN or Inf");
       if (!offset.allFinite()) bad("offset", "holds NaN or Inf");
       t = AffineTransform<Scalar>(linear, offset);
       fi.num_embeddings = r.integer(p + "num_embeddings");

@@ -114,7 +114,7 @@ inline void transform_check_dim_fits(const char* fn, Index dim, Index D) {
 /// Scales every row of y to length 1 (or sqrt(D)); `where` is appended to errors (the pipeline names
 /// its stage). Norms that underflow or overflow the scalar are recomputed with stableNorm.
 template <class S>
-void transform_length_normalize(const char* fn, Matrix<S>& y, bool scale_to_sqrt_dim, const std::string& where) {
+void transform_normalise_length(const char* fn, Matrix<S>& y, bool scale_to_sqrt_dim, const std::string& where) {
   const double target = scale_to_sqrt_dim ? std::sqrt(static_cast<double>(y.cols())) : 1.0;
   Vector<S> norms = y.rowwise().norm();
   for (Index i = 0; i < y.rows(); ++i) {
@@ -130,10 +130,10 @@ void transform_length_normalize(const char* fn, Matrix<S>& y, bool scale_to_sqrt
 /// @tparam S scalar of the result (default: that of x)
 /// @throws InvalidArgument (no embeddings, dimension 0), NonFiniteInput (names the row)
 template <class S = void, class Derived>
-AffineTransform<detail::transform_scalar_t<S, typename Derived::Scalar>> fit_center(const Eigen::MatrixBase<Derived>& x,
+AffineTransform<detail::transform_scalar_t<S, typename Derived::Scalar>> fit_centre(const Eigen::MatrixBase<Derived>& x,
                                                                                    TransformFitInfo* info = nullptr) {
   using R = detail::transform_scalar_t<S, typename Derived::Scalar>;
-  const Vector<double> mu = detail::transform_mean("fit_center", x);
+  const Vector<double> mu = detail::transform_mean("fit_centre", x);
   if (info) *info = TransformFitInfo{x.rows(), 0, Vector<double>(), 0, 0};
   return AffineTransform<R>::translation(-mu);
 }
@@ -300,14 +300,26 @@ AffineTransform<detail::transform_scalar_t<S, typename Derived::Scalar>> fit_wcc
 /// Length normalisation: every row scaled to unit L2 norm (or to sqrt(D) with scale_to_sqrt_dim).
 /// @throws NonFiniteInput (names the row), InvalidArgument (a row of zero length, named)
 template <class S = void, class Derived>
-Matrix<detail::transform_scalar_t<S, typename Derived::Scalar>> length_normalize(const Eigen::MatrixBase<Derived>& x,
+Matrix<detail::transform_scalar_t<S, typename Derived::Scalar>> normalise_length(const Eigen::MatrixBase<Derived>& x,
                                                                                 const LengthNormOptions& opts = {}) {
   using R = detail::transform_scalar_t<S, typename Derived::Scalar>;
-  constexpr const char* fn = "length_normalize";
+  constexpr const char* fn = "normalise_length";
   detail::transform_check_finite<R>(fn, x);
   Matrix<R> y = x.template cast<R>();
-  detail::transform_length_normalize(fn, y, opts.scale_to_sqrt_dim, std::string());
+  detail::transform_normalise_length(fn, y, opts.scale_to_sqrt_dim, std::string());
   return y;
+}
+
+// American spellings of the above: deprecated, removed in the next release.
+template <class S = void, class Derived>
+[[deprecated("British spelling, as the rest of ivkit: use fit_centre")]] AffineTransform<detail::transform_scalar_t<S, typename Derived::Scalar>> fit_center(const Eigen::MatrixBase<Derived>& x,
+                                                                                        TransformFitInfo* info = nullptr) {
+  return fit_centre<S>(x, info);
+}
+template <class S = void, class Derived>
+[[deprecated("British spelling, as the rest of ivkit: use normalise_length")]] Matrix<detail::transform_scalar_t<S, typename Derived::Scalar>> length_normalize(const Eigen::MatrixBase<Derived>& x,
+                                                                                     const LengthNormOptions& opts = {}) {
+  return normalise_length<S>(x, opts);
 }
 
 }  // namespace ivkit

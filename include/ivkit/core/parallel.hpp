@@ -20,6 +20,15 @@
 
 namespace ivkit {
 
+/// The options of a call whose only option is its thread count (cosine and PLDA scoring, score
+/// normalisation, dense scores). Every parallel call in ivkit asks for threads the same way, as the
+/// `num_threads` field of its options struct (this one, ScoringOptions, ExtractionOptions,
+/// ScoreNormOptions, ...): 1 by default, 0 = all hardware threads, and results that do not depend on
+/// it (docs/conventions.md).
+struct ThreadOptions {
+  int num_threads = 1;  ///< worker threads; 0 = all hardware threads
+};
+
 /// Number of worker threads actually used for `requested` (0 means all hardware threads).
 inline int resolve_num_threads(int requested) {
   if (requested < 0)

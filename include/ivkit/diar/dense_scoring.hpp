@@ -75,17 +75,17 @@ Matrix<double> dense_plda_scores(const Plda<S>& plda, const Matrix<S>& x, const 
   const ColMatrix<double> p = recording_pca(x, opts.target_energy);
   if (p.rows() == x.cols() && p.isIdentity(0.0)) {
     const PldaScorer<S> scorer(plda, opts.plda);
-    return symmetric_part(scorer.score_matrix(scorer.enrol(x), scorer.test(x), opts.num_threads));
+    return symmetric_part(scorer.score_matrix(scorer.enrol(x), scorer.test(x), ThreadOptions{opts.num_threads}));
   }
   const Matrix<S> projected = (x.template cast<double>() * p.transpose()).template cast<S>();
   const PldaScorer<S> scorer(plda.apply_transform(p), opts.plda);
-  return symmetric_part(scorer.score_matrix(scorer.enrol(projected), scorer.test(projected), opts.num_threads));
+  return symmetric_part(scorer.score_matrix(scorer.enrol(projected), scorer.test(projected), ThreadOptions{opts.num_threads}));
 }
 
 /// Cosine scores of every pair of windows. (n x n), symmetric.
 template <class S>
-Matrix<double> dense_cosine_scores(const Matrix<S>& x, int num_threads = 1) {
-  return symmetric_part(cosine_score_matrix<S>(x, x, num_threads));
+Matrix<double> dense_cosine_scores(const Matrix<S>& x, const ThreadOptions& opts = {}) {
+  return symmetric_part(cosine_score_matrix<S>(x, x, opts));
 }
 
 }  // namespace ivkit

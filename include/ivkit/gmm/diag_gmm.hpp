@@ -76,7 +76,8 @@ class DiagGmm : public detail::GmmScoring<DiagGmm<ScalarT>, ScalarT> {
   /// Dimension of the expanded frame [y, y*y] the scoring matrix applies to (2 D).
   Index expansion_dim() const { return 2 * dim(); }
   /// The centre o subtracted from frames before expansion (D).
-  const Vector<Scalar>& center() const { return center_; }
+  const Vector<Scalar>& centre() const { return centre_; }
+  [[deprecated("British spelling, as the rest of ivkit: use centre()")]] const Vector<Scalar>& center() const { return centre_; }
   /// Scoring matrix W (C x 2D): log p_c(x) = W_c . [y, y*y] + log_constants()(c).
   const Matrix<Scalar>& scoring_weights() const { return scoring_weights_; }
   /// Log-constants of the centred formulation (C); equal to gconsts() when the centre is zero.
@@ -93,7 +94,7 @@ class DiagGmm : public detail::GmmScoring<DiagGmm<ScalarT>, ScalarT> {
     const Index C = num_components(), D = dim();
     inv_vars_ = variances_.cwiseInverse();
     means_inv_vars_ = means_.cwiseProduct(inv_vars_);
-    center_ = (weights_.transpose() * means_).transpose();
+    centre_ = (weights_.transpose() * means_).transpose();
     gconsts_.resize(C);
     log_constants_.resize(C);
     scoring_weights_.resize(C, 2 * D);
@@ -102,7 +103,7 @@ class DiagGmm : public detail::GmmScoring<DiagGmm<ScalarT>, ScalarT> {
       double base = std::log(static_cast<double>(weights_(c))) - 0.5 * static_cast<double>(D) * kLog2Pi;
       double quad = 0.0, quad_centred = 0.0;
       for (Index d = 0; d < D; ++d) {
-        const double v = variances_(c, d), m = means_(c, d), mc = m - static_cast<double>(center_(d));
+        const double v = variances_(c, d), m = means_(c, d), mc = m - static_cast<double>(centre_(d));
         base -= 0.5 * std::log(v);
         quad += m * m / v;
         quad_centred += mc * mc / v;
@@ -118,7 +119,7 @@ class DiagGmm : public detail::GmmScoring<DiagGmm<ScalarT>, ScalarT> {
   Matrix<Scalar> means_, variances_;
   Matrix<Scalar> inv_vars_, means_inv_vars_;
   Vector<Scalar> gconsts_;
-  Vector<Scalar> center_;
+  Vector<Scalar> centre_;
   Matrix<Scalar> scoring_weights_;
   Vector<Scalar> log_constants_;
 };

@@ -26,7 +26,7 @@ namespace ivkit {
 ///   second_c = sum_t gamma_tc (x_t - o)^2 (diagonal, D) or vech((x_t - o)(x_t - o)^T) (full).
 /// A plain value: accumulators of the same model add together (threads, processes, MPI).
 struct EmAccumulator {
-  Eigen::VectorXd center;       ///< (D) the offset o the statistics are centred on
+  Eigen::VectorXd centre;       ///< (D) the offset o the statistics are centred on
   Eigen::VectorXd occupancy;    ///< (C)
   Matrix<double> first;         ///< (C x D)
   Matrix<double> second;        ///< (C x D) diagonal, (C x D(D+1)/2) full
@@ -39,13 +39,13 @@ struct EmAccumulator {
   /// Zeroed statistics for `model` (a DiagGmm or FullGmm).
   template <class Model>
   explicit EmAccumulator(const Model& model) {
-    resize(model.center().template cast<double>(), model.num_components(),
+    resize(model.centre().template cast<double>(), model.num_components(),
            std::is_same_v<Model, FullGmm<typename Model::Scalar>>);
   }
 
-  void resize(const Eigen::VectorXd& centre, Index C, bool full) {
-    const Index D = centre.size();
-    center = centre;
+  void resize(const Eigen::VectorXd& offset, Index C, bool full) {
+    const Index D = offset.size();
+    centre = offset;
     full_covariance = full;
     occupancy = Eigen::VectorXd::Zero(C);
     first = Matrix<double>::Zero(C, D);
@@ -63,7 +63,7 @@ struct EmAccumulator {
   }
 
   Index num_components() const { return occupancy.size(); }
-  Index dim() const { return center.size(); }
+  Index dim() const { return centre.size(); }
 
   /// Adds another accumulator of the same model.
   /// @throws DimensionMismatch when shapes, covariance kind or centre differ
@@ -72,7 +72,7 @@ struct EmAccumulator {
         other.full_covariance != full_covariance || other.second.cols() != second.cols())
       throw DimensionMismatch(detail::message("EmAccumulator::operator+=: accumulators differ (C = ", num_components(), " vs ",
                                               other.num_components(), ", D = ", dim(), " vs ", other.dim(), ")"));
-    if (other.center != center)
+    if (other.centre != centre)
       throw DimensionMismatch("EmAccumulator::operator+=: accumulators are centred differently (different models)");
     occupancy += other.occupancy;
     first += other.first;
@@ -102,7 +102,7 @@ void check_em_accumulator(const char* fn, const Model& model, const EmAccumulato
   const Index C = model.num_components(), D = model.dim();
   const bool full = std::is_same_v<Model, FullGmm<typename Model::Scalar>>;
   if (acc.num_components() != C || acc.dim() != D || acc.full_covariance != full ||
-      acc.center != model.center().template cast<double>())
+      acc.centre != model.centre().template cast<double>())
     throw DimensionMismatch(message(fn, ": the accumulator (C = ", acc.num_components(), ", D = ", acc.dim(),
                                     ") was not made for this model (C = ", C, ", D = ", D, ")"));
 }

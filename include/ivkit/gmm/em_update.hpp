@@ -80,11 +80,11 @@ struct EmUpdateReport {
 
 namespace detail {
 
-inline void check_accumulator(const char* fn, const EmAccumulator& acc, const Eigen::VectorXd& center, Index C, bool full) {
-  if (acc.num_components() != C || acc.dim() != center.size() || acc.full_covariance != full)
+inline void check_accumulator(const char* fn, const EmAccumulator& acc, const Eigen::VectorXd& centre, Index C, bool full) {
+  if (acc.num_components() != C || acc.dim() != centre.size() || acc.full_covariance != full)
     throw DimensionMismatch(message(fn, ": the accumulator (C = ", acc.num_components(), ", D = ", acc.dim(),
-                                    ") does not match the model (C = ", C, ", D = ", center.size(), ")"));
-  if (acc.center != center) throw DimensionMismatch(message(fn, ": the accumulator was made for another model"));
+                                    ") does not match the model (C = ", C, ", D = ", centre.size(), ")"));
+  if (acc.centre != centre) throw DimensionMismatch(message(fn, ": the accumulator was made for another model"));
   if (!(acc.occupancy.array() >= 0.0).all() || !acc.occupancy.allFinite())
     throw InvalidArgument(message(fn, ": the accumulator holds negative or non-finite occupancies"));
   if (!(acc.occupancy.sum() > 0.0)) throw InvalidArgument(message(fn, ": no data accumulated (total occupancy is 0)"));
@@ -220,7 +220,7 @@ DiagGmm<Scalar> em_update(const DiagGmm<Scalar>& model, const EmAccumulator& acc
   constexpr const char* fn = "em_update(DiagGmm)";
   detail::check_update_options(fn, opts);
   const Index C = model.num_components(), D = model.dim();
-  const Eigen::VectorXd o = model.center().template cast<double>();
+  const Eigen::VectorXd o = model.centre().template cast<double>();
   detail::check_accumulator(fn, acc, o, C, false);
   const Eigen::VectorXd floor =
       (opts.variance_floor > 0.0 ? Eigen::VectorXd(opts.variance_floor * detail::global_variance(fn, acc)) : Eigen::VectorXd::Zero(D))
@@ -279,7 +279,7 @@ FullGmm<Scalar> em_update(const FullGmm<Scalar>& model, const EmAccumulator& acc
   constexpr const char* fn = "em_update(FullGmm)";
   detail::check_update_options(fn, opts);
   const Index C = model.num_components(), D = model.dim();
-  const Eigen::VectorXd o = model.center().template cast<double>();
+  const Eigen::VectorXd o = model.centre().template cast<double>();
   detail::check_accumulator(fn, acc, o, C, true);
   const double abs_floor =
       std::max(opts.variance_floor > 0.0 ? opts.variance_floor * detail::global_variance(fn, acc).mean() : 0.0, opts.absolute_variance_floor);

@@ -85,7 +85,8 @@ class FullGmm : public detail::GmmScoring<FullGmm<ScalarT>, ScalarT> {
 
   /// F = D + D (D + 1) / 2
   Index expansion_dim() const { return dim() + packed_size(dim()); }
-  const Vector<Scalar>& center() const { return center_; }
+  const Vector<Scalar>& centre() const { return centre_; }
+  [[deprecated("British spelling, as the rest of ivkit: use centre()")]] const Vector<Scalar>& center() const { return centre_; }
   /// (C x F)
   const Matrix<Scalar>& scoring_weights() const { return scoring_weights_; }
   const Vector<Scalar>& log_constants() const { return log_constants_; }
@@ -103,7 +104,7 @@ class FullGmm : public detail::GmmScoring<FullGmm<ScalarT>, ScalarT> {
  private:
   void compute_derived() {
     const Index C = num_components(), D = dim(), F = expansion_dim();
-    center_ = (weights_.transpose() * means_).transpose();
+    centre_ = (weights_.transpose() * means_).transpose();
     precisions_.resize(static_cast<std::size_t>(C));
     cholesky_.resize(static_cast<std::size_t>(C));
     gconsts_.resize(C);
@@ -120,7 +121,7 @@ class FullGmm : public detail::GmmScoring<FullGmm<ScalarT>, ScalarT> {
         throw NumericalError(detail::message("FullGmm: covariance of component ", c, " is singular"));
       const ColMatrix<double> P = llt.solve(ColMatrix<double>::Identity(D, D));
       const Eigen::VectorXd mu = means_.row(c).transpose().template cast<double>();
-      const Eigen::VectorXd mu_c = mu - center_.template cast<double>();
+      const Eigen::VectorXd mu_c = mu - centre_.template cast<double>();
       const double base = std::log(static_cast<double>(weights_(c))) - 0.5 * (static_cast<double>(D) * kLog2Pi + log_det);
       gconsts_(c) = static_cast<Scalar>(base - 0.5 * mu.dot(P * mu));
       log_constants_(c) = static_cast<Scalar>(base - 0.5 * mu_c.dot(P * mu_c));
@@ -140,7 +141,7 @@ class FullGmm : public detail::GmmScoring<FullGmm<ScalarT>, ScalarT> {
   std::vector<ColMatrix<Scalar>> covariances_;
   std::vector<ColMatrix<Scalar>> precisions_, cholesky_;
   Vector<Scalar> gconsts_;
-  Vector<Scalar> center_;
+  Vector<Scalar> centre_;
   Matrix<Scalar> scoring_weights_;
   Vector<Scalar> log_constants_;
 };

@@ -74,7 +74,7 @@ void load_centred_frames(const Model& model, const Eigen::MatrixBase<Derived>& f
         throw NonFiniteInput(message(fn, ": frame ", begin + i, " overflows the model's scalar type"));
     }
   }
-  y.rowwise() -= model.center().transpose();
+  y.rowwise() -= model.centre().transpose();
 }
 
 /// Per-block scratch space, one per block so that blocks are independent.
@@ -134,20 +134,21 @@ Matrix<typename Model::Scalar> component_log_likelihoods(const Model& model, con
   return out;
 }
 
-/// Dense posteriors written into a caller-owned (N x C) row-major matrix, e.g. one reused across
+/// Dense posteriors written into a caller-owned row-major matrix, e.g. one reused across
 /// utterances: a fresh result of N x C x sizeof(Scalar) bytes costs a page fault per 4 KiB page on
 /// first write (tens of ms at N = 20000, C = 2048), as much as a third of the whole computation.
-/// @param out (N x C) receives the posteriors (rows sum to one)
-/// @throws DimensionMismatch (also when out has the wrong shape), NonFiniteInput, NumericalError
+/// Like every `_into` function, `out` is resized to the result's shape (N x C), which allocates
+/// nothing when it already has it.
+/// @param out receives the posteriors (rows sum to one)
+/// @throws DimensionMismatch, NonFiniteInput, NumericalError
 template <class Layout = FramesAsRows, class Model, class Derived>
-void posteriors_into(const Model& model, const Eigen::MatrixBase<Derived>& frames, Eigen::Ref<Matrix<typename Model::Scalar>> out,
+void posteriors_into(const Model& model, const Eigen::MatrixBase<Derived>& frames, Matrix<typename Model::Scalar>& out,
                      Vector<typename Model::Scalar>* frame_log_likelihoods = nullptr, const ScoringOptions& opts = {}) {
   using Scalar = typename Model::Scalar;
   constexpr const char* fn = "posteriors";
   detail::check_frame_dim<Layout>(model, frames, fn);
   const Index n = num_frames<Layout>(frames), C = model.num_components(), B = detail::block_frames_for(model, opts);
-  if (out.rows() != n || out.cols() != C)
-    throw DimensionMismatch(detail::message(fn, ": the output is ", out.rows(), " x ", out.cols(), " but must be ", n, " x ", C));
+  out.resize(n, C);
   if (frame_log_likelihoods) frame_log_likelihoods->resize(n);
   parallel_for_blocks(num_blocks(n, B), opts.num_threads, [&](Index b) {
     const Index begin = b * B, count = std::min(B, n - begin);
@@ -412,7 +413,7 @@ class GmmScoring {
     return ivkit::posteriors<Layout>(self(), frames, frame_log_likelihoods, opts);
   }
   template <class Layout = FramesAsRows, class Frames>
-  void posteriors_into(const Eigen::MatrixBase<Frames>& frames, Eigen::Ref<Matrix<ScalarT>> out,
+  void posteriors_into(const Eigen::MatrixBase<Frames>& frames, Matrix<ScalarT>& out,
                        Vector<ScalarT>* frame_log_likelihoods = nullptr, const ScoringOptions& opts = {}) const {
     ivkit::posteriors_into<Layout>(self(), frames, out, frame_log_likelihoods, opts);
   }

@@ -111,7 +111,7 @@ UtteranceStats compute_stats(const Model& ubm, const Eigen::MatrixBase<Derived>&
   aopts.min_post = opts.min_post;
   accumulate_em_stats<Layout>(ubm, frames, acc, aopts);
   UtteranceStats out;
-  detail::recentre(acc.occupancy, acc.first, std::move(acc.second), ubm.means(), acc.center, opts.second_order,
+  detail::recentre(acc.occupancy, acc.first, std::move(acc.second), ubm.means(), acc.centre, opts.second_order,
                    acc.full_covariance, out);
   out.log_likelihood = acc.log_likelihood;
   out.num_frames = static_cast<Index>(acc.num_frames);
