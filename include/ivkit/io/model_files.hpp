@@ -1,6 +1,6 @@
 /// @file
 /// ivkit's own files for GMMs and i-vector extractors, in the checked model container of
-/// core/serialize.hpp: saved atomically (a crash leaves the old file or the new one), loaded with
+/// core/serialise.hpp: saved atomically (a crash leaves the old file or the new one), loaded with
 /// every size checked and every model validated (a corrupt file is a FormatError naming the file,
 /// and the record or offset). A model saved in float loads as double and back. Kaldi's own model
 /// files are io/kaldi_gmm.hpp, io/kaldi_ivector_extractor.hpp and io/kaldi_plda.hpp.
@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "ivkit/core/error.hpp"
-#include "ivkit/core/serialize.hpp"
+#include "ivkit/core/serialise.hpp"
 #include "ivkit/core/types.hpp"
 #include "ivkit/gmm/diag_gmm.hpp"
 #include "ivkit/gmm/full_gmm.hpp"
@@ -58,39 +58,53 @@ inline Index positive_size(const ModelReader& r, const char* name) {
 
 }  // namespace detail
 
-/// Saves a diagonal GMM (kind "DiagGmm": weights, means, variances). @throws IoError
+// Each format has four entry points: write_* / read_* on the container (ModelWriter, ModelReader:
+// a file or bytes in memory, as the fuzz harness and the golden-file test use them), and save_* /
+// load_* on a path.
+
+/// Writes a diagonal GMM (kind "DiagGmm": weights, means, variances).
 template <class S>
-void save_diag_gmm(const std::string& path, const DiagGmm<S>& gmm) {
+ModelWriter write_diag_gmm(const DiagGmm<S>& gmm) {
   ModelWriter w("DiagGmm", detail::kGmmFileVersion);
   w.integer("num_components", gmm.num_components()).integer("dim", gmm.dim());
   w.matrix("weights", gmm.weights()).matrix("means", gmm.means()).matrix("variances", gmm.variances());
-  w.save(path);
+  return w;
 }
 
-/// Loads a diagonal GMM saved by save_diag_gmm. @throws IoError, FormatError
+/// Reads a diagonal GMM from a container of kind "DiagGmm". @throws FormatError
 template <class S>
-DiagGmm<S> load_diag_gmm(const std::string& path) {
-  const ModelReader r(path, "DiagGmm", detail::kGmmFileVersion);
+DiagGmm<S> read_diag_gmm(const ModelReader& r) {
   const Index c = detail::positive_size(r, "num_components"), d = detail::positive_size(r, "dim");
   return detail::build_loaded_model(r, "diagonal GMM", [&] {
     return DiagGmm<S>(r.vector<S>("weights", c), r.matrix<S>("means", c, d), r.matrix<S>("variances", c, d));
   });
 }
 
-/// Saves a full-covariance GMM (kind "FullGmm": weights, means, covariances stacked C*D x D). @throws IoError
+/// Saves a diagonal GMM. @throws IoError
 template <class S>
-void save_full_gmm(const std::string& path, const FullGmm<S>& gmm) {
+void save_diag_gmm(const std::string& path, const DiagGmm<S>& gmm) {
+  write_diag_gmm(gmm).save(path);
+}
+
+/// Loads a diagonal GMM saved by save_diag_gmm. @throws IoError, FormatError
+template <class S>
+DiagGmm<S> load_diag_gmm(const std::string& path) {
+  return read_diag_gmm<S>(ModelReader(path, "DiagGmm", detail::kGmmFileVersion));
+}
+
+/// Writes a full-covariance GMM (kind "FullGmm": weights, means, covariances stacked C*D x D).
+template <class S>
+ModelWriter write_full_gmm(const FullGmm<S>& gmm) {
   ModelWriter w("FullGmm", detail::kGmmFileVersion);
   w.integer("num_components", gmm.num_components()).integer("dim", gmm.dim());
   w.matrix("weights", gmm.weights()).matrix("means", gmm.means());
   w.matrix("covariances", detail::stack_covariances(gmm.covariances(), gmm.dim()));
-  w.save(path);
+  return w;
 }
 
-/// Loads a full-covariance GMM saved by save_full_gmm. @throws IoError, FormatError
+/// Reads a full-covariance GMM from a container of kind "FullGmm". @throws FormatError
 template <class S>
-FullGmm<S> load_full_gmm(const std::string& path) {
-  const ModelReader r(path, "FullGmm", detail::kGmmFileVersion);
+FullGmm<S> read_full_gmm(const ModelReader& r) {
   const Index c = detail::positive_size(r, "num_components"), d = detail::positive_size(r, "dim");
   return detail::build_loaded_model(r, "full-covariance GMM", [&] {
     return FullGmm<S>(r.vector<S>("weights", c), r.matrix<S>("means", c, d),
@@ -98,10 +112,22 @@ FullGmm<S> load_full_gmm(const std::string& path) {
   });
 }
 
-/// Saves an i-vector extractor (kind "IvectorExtractor": UBM means, m, T, the prior mean, and diagonal
-/// variances or stacked full covariances). Derived quantities are recomputed on load. @throws IoError
+/// Saves a full-covariance GMM. @throws IoError
 template <class S>
-void save_ivector_extractor(const std::string& path, const IvectorExtractor<S>& e) {
+void save_full_gmm(const std::string& path, const FullGmm<S>& gmm) {
+  write_full_gmm(gmm).save(path);
+}
+
+/// Loads a full-covariance GMM saved by save_full_gmm. @throws IoError, FormatError
+template <class S>
+FullGmm<S> load_full_gmm(const std::string& path) {
+  return read_full_gmm<S>(ModelReader(path, "FullGmm", detail::kGmmFileVersion));
+}
+
+/// Writes an i-vector extractor (kind "IvectorExtractor": UBM means, m, T, the prior mean, and
+/// diagonal variances or stacked full covariances). Derived quantities are recomputed on reading.
+template <class S>
+ModelWriter write_ivector_extractor(const IvectorExtractor<S>& e) {
   ModelWriter w("IvectorExtractor", detail::kExtractorFileVersion);
   w.integer("num_components", e.num_components()).integer("dim", e.dim()).integer("ivector_dim", e.ivector_dim());
   w.integer("full_covariance", e.full_covariance() ? 1 : 0);
@@ -110,13 +136,12 @@ void save_ivector_extractor(const std::string& path, const IvectorExtractor<S>& 
     w.matrix("covariances", detail::stack_covariances(e.covariances(), e.dim()));
   else
     w.matrix("variances", e.variances());
-  w.save(path);
+  return w;
 }
 
-/// Loads an i-vector extractor saved by save_ivector_extractor. @throws IoError, FormatError
+/// Reads an i-vector extractor from a container of kind "IvectorExtractor". @throws FormatError
 template <class S>
-IvectorExtractor<S> load_ivector_extractor(const std::string& path) {
-  const ModelReader r(path, "IvectorExtractor", detail::kExtractorFileVersion);
+IvectorExtractor<S> read_ivector_extractor(const ModelReader& r) {
   const Index c = detail::positive_size(r, "num_components"), d = detail::positive_size(r, "dim"),
               k = detail::positive_size(r, "ivector_dim");
   const bool full = r.integer("full_covariance") != 0;
@@ -128,6 +153,18 @@ IvectorExtractor<S> load_ivector_extractor(const std::string& path) {
                                  detail::unstack_covariances<S>(r.matrix<S>("covariances", c * d, d), c, d), std::move(prior));
     return IvectorExtractor<S>(std::move(ubm), std::move(m), std::move(t), Matrix<S>(r.matrix<S>("variances", c, d)), std::move(prior));
   });
+}
+
+/// Saves an i-vector extractor. @throws IoError
+template <class S>
+void save_ivector_extractor(const std::string& path, const IvectorExtractor<S>& e) {
+  write_ivector_extractor(e).save(path);
+}
+
+/// Loads an i-vector extractor saved by save_ivector_extractor. @throws IoError, FormatError
+template <class S>
+IvectorExtractor<S> load_ivector_extractor(const std::string& path) {
+  return read_ivector_extractor<S>(ModelReader(path, "IvectorExtractor", detail::kExtractorFileVersion));
 }
 
 }  // namespace ivkit
