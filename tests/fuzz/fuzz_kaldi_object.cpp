@@ -9,19 +9,13 @@
 #include <sstream>
 
 #include "harness.hpp"
+#include "kaldi_objects.hpp"
 #include "ivkit/io/kaldi_io.hpp"
 #include "ivkit/io/kaldi_matrix.hpp"
 
 namespace {
 
-template <class ReadFn>
-auto read_object(const std::string& data, bool known_size, ReadFn read) {
-  std::istringstream s(data);
-  ivkit::KaldiInput in(s, "fuzz.ark", "fuzz", 0, known_size ? std::optional<std::uint64_t>(data.size()) : std::nullopt);
-  in.read_binary_marker();
-  auto value = read(in);
-  return std::make_pair(std::move(value), in.binary());
-}
+using ivkit_fuzz::read_object;
 
 template <class ReadFn, class WriteFn>
 void round_trip(const std::string& data, bool known_size, ReadFn read, WriteFn write) {

@@ -21,11 +21,18 @@
 #include "ivkit/backend/simplified_plda.hpp"
 #include "ivkit/backend/transform_pipeline.hpp"
 #include "ivkit/core/random.hpp"
-#include "ivkit/core/serialize.hpp"
+#include "ivkit/core/serialise.hpp"
 #include "ivkit/eval/trials.hpp"
+#include "ivkit/io/accumulator_files.hpp"
+#include "ivkit/io/kaldi_gmm.hpp"
+#include "ivkit/io/kaldi_gselect.hpp"
 #include "ivkit/io/kaldi_io.hpp"
+#include "ivkit/io/kaldi_ivector_extractor.hpp"
 #include "ivkit/io/kaldi_matrix.hpp"
+#include "ivkit/io/kaldi_plda.hpp"
+#include "ivkit/io/kaldi_transform.hpp"
 #include "ivkit/io/kaldi_writer.hpp"
+#include "ivkit/io/model_files.hpp"
 #include "ivkit/io/npy.hpp"
 #include "ivkit/io/npz.hpp"
 
@@ -206,7 +213,7 @@ void model_seeds() {
   ivkit::TransformPipeline<double> p;
   ivkit::LdaOptions lda;
   lda.dim = 2;
-  p.center().lda(lda).length_norm();
+  p.centre().lda(lda).length_norm();
   p.fit(x, labels);
   p.affine(ivkit::AffineTransform<double>(MatD::Identity(2, 2) * 2.0, Eigen::VectorXd::Ones(2)));
   ivkit::ModelWriter pw(ivkit::TransformPipeline<double>::kFileKind, ivkit::TransformPipeline<double>::kFileVersion);
@@ -216,7 +223,7 @@ void model_seeds() {
   ivkit::PcaOptions pca;
   pca.dim = 2;
   ivkit::WhitenOptions whiten;
-  u.center().pca(pca).whiten(whiten).wccn();
+  u.centre().pca(pca).whiten(whiten).wccn();
   u.fit_stage(0, x.cast<float>());
   ivkit::ModelWriter uw(ivkit::TransformPipeline<float>::kFileKind, ivkit::TransformPipeline<float>::kFileVersion);
   u.write(uw);
@@ -226,6 +233,107 @@ void model_seeds() {
   Eigen::VectorXd w(3);
   w << 0.5, 1.25, -0.125;
   put("model", "fusion.ivk", ivkit::LinearCalibration(w, 2.0).to_bytes());
+}
+
+// Small models of every kind the other model files hold (io/model_files.hpp, accumulator_files.hpp).
+ivkit::DiagGmm<double> small_diag_gmm() {
+  Eigen::VectorXd w(2);
+  w << 0.25, 0.75;
+  MatD mu(2, 3), var(2, 3);
+  mu << 0, 1, -1, 2, 0.5, 0;
+  var << 1, 0.5, 2, 0.25, 1, 1.5;
+  return ivkit::DiagGmm<double>(w, mu, var);
+}
+
+ivkit::FullGmm<double> small_full_gmm() {
+  const auto d = small_diag_gmm();
+  std::vector<ivkit::ColMatrix<double>> covs;
+  for (Index c = 0; c < 2; ++c) {
+    ivkit::ColMatrix<double> s = d.variances().row(c).transpose().asDiagonal();
+    s(0, 1) = s(1, 0) = 0.1 * (c + 1);
+    covs.push_back(s);
+  }
+  return ivkit::FullGmm<double>(d.weights(), d.means(), covs);
+}
+
+ivkit::IvectorExtractor<double> small_extractor(bool full) {
+  const auto d = small_diag_gmm();
+  MatD t(6, 2);
+  t << 0.5, 0, 0, 0.5, 0.1, 0.2, -0.3, 0.1, 0.2, 0.2, 0, -0.1;
+  Eigen::VectorXd prior(2);
+  prior << 1.0, 0.0;
+  if (full) {
+    const auto f = small_full_gmm();
+    return ivkit::IvectorExtractor<double>(f.means(), f.means(), t, f.covariances(), prior);
+  }
+  return ivkit::IvectorExtractor<double>(d.means(), d.means(), t, ivkit::Matrix<double>(d.variances()), prior);
+}
+
+void model_file_seeds() {
+  put("model", "diag_gmm.ivk", ivkit::write_diag_gmm(small_diag_gmm()).bytes());
+  put("model", "full_gmm_f4.ivk", ivkit::write_full_gmm(small_full_gmm().cast<float>()).bytes());
+  put("model", "ivector_extractor_diag.ivk", ivkit::write_ivector_extractor(small_extractor(false)).bytes());
+  put("model", "ivector_extractor_full_f4.ivk", ivkit::write_ivector_extractor(small_extractor(true).cast<float>()).bytes());
+  ivkit::EmAccumulator acc(small_full_gmm());
+  acc.occupancy << 3, 4;
+  acc.first.setConstant(0.5);
+  acc.second.setConstant(2.0);
+  acc.num_frames = 7;
+  acc.log_likelihood = -12.5;
+  put("model", "em_accumulator_full.ivk", ivkit::write_em_accumulator(acc).bytes());
+  ivkit::IvectorTrainerStats st;
+  st.gamma = Eigen::VectorXd::Constant(2, 3.0);
+  st.w_sum = Eigen::VectorXd::Constant(2, 0.5);
+  st.f_sum = Eigen::VectorXd::Constant(6, 1.0);
+  st.Y = MatD::Constant(6, 2, 0.25);
+  st.R_packed = MatD::Constant(2, 3, 1.0);
+  st.ww_sum = Eigen::VectorXd::Constant(3, 2.0);
+  st.num_utterances = 3;
+  st.objective = -4.0;
+  put("model", "ivector_trainer_stats.ivk", ivkit::write_ivector_trainer_stats(st).bytes());
+}
+
+template <class WriteFn>
+std::string object(bool binary, WriteFn write);  // one Kaldi object with its binary marker (below)
+
+// ---- Kaldi model files (selector: bits 0-2 DiagGMM, FullGMM, final.ie, plda, affine transform,
+//      linear transform, Gaussian selection; bit 3 the size known; bit 4 float) ----------------------
+
+void kaldi_model_seeds() {
+  auto sel = [](int what, bool known, bool f) { return std::string(1, static_cast<char>(what | (known ? 8 : 0) | (f ? 16 : 0))); };
+  put("kaldi_model", "diag_gmm_binary", sel(0, true, false) + object(true, [](auto& o) { ivkit::write_kaldi_diag_gmm(o, small_diag_gmm()); }));
+  put("kaldi_model", "diag_gmm_text_stdin_f4", sel(0, false, true) + object(false, [](auto& o) { ivkit::write_kaldi_diag_gmm(o, small_diag_gmm()); }));
+  put("kaldi_model", "full_gmm_binary_f4", sel(1, true, true) + object(true, [](auto& o) { ivkit::write_kaldi_full_gmm(o, small_full_gmm()); }));
+  put("kaldi_model", "full_gmm_text", sel(1, true, false) + object(false, [](auto& o) { ivkit::write_kaldi_full_gmm(o, small_full_gmm()); }));
+  const auto ie = ivkit::to_kaldi_offset(small_extractor(true));
+  const auto w = small_full_gmm().weights();
+  put("kaldi_model", "ivector_extractor_binary", sel(2, true, false) + object(true, [&](auto& o) { ivkit::write_kaldi_ivector_extractor(o, ie, w); }));
+  put("kaldi_model", "ivector_extractor_text_f4", sel(2, false, true) + object(false, [&](auto& o) { ivkit::write_kaldi_ivector_extractor(o, ie, w); }));
+  MatD between = MatD::Identity(3, 3) * 2.0, within = MatD::Identity(3, 3);
+  between(0, 1) = between(1, 0) = 0.5;
+  const auto plda = ivkit::Plda<double>::from_covariances(counting(3, 1), between, within);
+  put("kaldi_model", "plda_text", sel(3, true, false) + object(false, [&](auto& o) { ivkit::write_kaldi_plda(o, plda); }));
+  const ivkit::AffineTransform<double> t(counting(2, 3, 0.5), counting(2, 1, -1.0));
+  put("kaldi_model", "transform_affine_binary", sel(4, true, false) + object(true, [&](auto& o) { ivkit::write_kaldi_transform(o, t); }));
+  const ivkit::AffineTransform<double> lin(counting(2, 3, 0.5), Eigen::VectorXd::Zero(2));
+  put("kaldi_model", "transform_linear_text_f4", sel(5, false, true) + object(false, [&](auto& o) {
+        ivkit::write_kaldi_transform(o, lin, ivkit::KaldiTransformLayout::Linear);
+      }));
+  const ivkit::Int32VectorVector g{{3, 0, 15}, {1, 2, 4}, {15, 14, 13}};
+  put("kaldi_model", "gselect_binary", sel(6, true, false) + object(true, [&](auto& o) { ivkit::detail::write_int32_vector_vector(o, g); }));
+  put("kaldi_model", "gselect_text", sel(7, false, false) + object(false, [&](auto& o) { ivkit::detail::write_int32_vector_vector(o, g); }));
+}
+
+// ---- Kaldi data folders (first byte: bit 0 all_utterances_have_features; files after `==name`) ---
+
+void data_dir_seeds() {
+  put("data_dir", "full_folder",
+      "\1==utt2spk\nspk1-a spk1\nspk1-b spk1\nspk2-a spk2\n==spk2utt\nspk1 spk1-a spk1-b\nspk2 spk2-a\n"
+      "==feats.scp\nspk1-a raw.ark:12\nspk1-b raw.ark:99[0:9]\nspk2-a raw.ark:150\n==vad.scp\nspk1-a vad.ark:7\n"
+      "==wav.scp\nrec1 sox rec1.flac -t wav - |\nrec2 /data/rec2.wav\n==segments\nspk1-a rec1 0.0 1.5\nspk1-b rec1 1.5 -1\n"
+      "spk2-a rec2 0 2.25\n==trials\nspk1 spk2-a nontarget\nspk1 spk1-b target\n");
+  put("data_dir", "utt2spk_only_crlf", std::string(1, '\0') + std::string("==utt2spk\nu1 s1\r\nu2\ts1\r\n\r\nu3 s2\r\n"));
+  put("data_dir", "wav_without_segments", std::string(1, '\0') + "==utt2spk\nu1 s1\nu2 s2\n==wav.scp\nu1 a.wav\nu2 b.wav\n==feats.scp\nu1 f.ark:1\n");
 }
 
 // ---- trial lists (selector byte: '0' auto, '1' Kaldi, '2' stklia) ------------------------------
@@ -350,6 +458,9 @@ int main(int argc, char** argv) {
     kaldi_archive_seeds();
     kaldi_object_seeds();
     kaldi_scp_seeds();
+    model_file_seeds();
+    kaldi_model_seeds();
+    data_dir_seeds();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "make_corpus: %s\n", e.what());
     return 1;
