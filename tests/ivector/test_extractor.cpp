@@ -466,3 +466,75 @@ TEST_CASE("M-step without minimum divergence: T_c = Y_c R_c^-1 by a naive solve;
   CHECK(next.m() == e.m());
   CHECK(next.variances() == e.variances());
 }
+
+TEST_CASE("Minimum divergence: the new prior reproduces the empirical mean T h and covariance T G T^T of T w") {
+  // h = w_sum / U and G = ww_sum / U - h h^T, from the accumulators; T the subspace of the update
+  // without minimum divergence. The implementation's choice of square root (Cholesky, a
+  // Householder rotation for Kaldi's offset) is free; these rotation-invariant quantities are not.
+  const Index C = 6, D = 3, R = 4, U = 60;
+  const Problem p = make_problem(C, D, R, U, 41);
+  for (auto conv : {PriorConvention::ZeroMean, PriorConvention::KaldiOffset}) {
+    CAPTURE(static_cast<int>(conv));
+    const auto e = init_extractor_random(p.ubm, R, 5, 0.5, conv, 10.0);
+    IvectorTrainerStats acc(C, D, R);
+    accumulate_ivector_stats(e, p.stats, acc);
+    IvectorUpdateOptions plain;
+    plain.minimum_divergence = false;
+    const auto t_only = update_extractor(e, acc, plain);
+    const auto md = update_extractor(e, acc);
+    const VecD h = acc.w_sum / acc.num_utterances;
+    const MatD G = unpack_symmetric<double>(acc.ww_sum, R) / acc.num_utterances - h * h.transpose();
+    const MatD T = t_only.T(), T2 = md.T();
+    const MatD cov_ref = T * G * T.transpose();
+    CHECK((T2 * T2.transpose() - cov_ref).cwiseAbs().maxCoeff() <= 1e-9 * (1.0 + cov_ref.cwiseAbs().maxCoeff()));
+    // Mean of the supervector offset m + T w under the new prior.
+    const VecD mean_ref = Eigen::Map<const VecD>(MatD(t_only.m().transpose()).data(), C * D) + T * h;
+    const VecD mean_new = Eigen::Map<const VecD>(MatD(md.m().transpose()).data(), C * D) + T2 * md.prior_mean();
+    CHECK((mean_new - mean_ref).cwiseAbs().maxCoeff() <= 1e-9 * (1.0 + mean_ref.cwiseAbs().maxCoeff()));
+    if (conv == PriorConvention::KaldiOffset) {
+      // Kaldi's convention survives: m = 0 and a prior mean (p, 0, ..., 0) with p = sqrt(h^T G^-1 h).
+      CHECK(md.m().cwiseAbs().maxCoeff() == 0.0);
+      CHECK(md.prior_mean().tail(R - 1).cwiseAbs().maxCoeff() <= 1e-12);
+      CHECK(md.prior_mean()(0) == doctest::Approx(std::sqrt(h.dot(G.ldlt().solve(h)))).epsilon(1e-9));
+    } else {
+      CHECK(md.prior_mean().cwiseAbs().maxCoeff() == 0.0);
+    }
+  }
+}
+
+TEST_CASE_TEMPLATE("Approximate extraction equals a naive implementation of its formula", S, float, double) {
+  // Glembek et al. 2011: N_uc replaced by n_u w_c in the precision only, L_u = I + n_u sum_c w_c
+  // T_c^T Sigma_c^-1 T_c; the linear term is the exact one. Computed naively in double here.
+  const Index C = 9, D = 3, R = 5;
+  const Problem p = make_problem(C, D, R, 30, 43);
+  auto e = init_extractor_random(p.ubm.cast<S>(), R, 3, 0.5);
+  Vector<S> weights(C);
+  for (Index c = 0; c < C; ++c) weights(c) = static_cast<S>(1 + c % 4);
+  e.set_approximation_weights(weights);
+  const VecD w = weights.template cast<double>() / weights.template cast<double>().sum();
+  ExtractOptions o;
+  o.method = ExtractionMethod::Approximate;
+  o.covariances = true;
+  const Ivectors<S> iv = e.extract(p.stats, o);
+  MatD U = MatD::Zero(R, R);
+  std::vector<MatD> tsinv;  // T_c^T Sigma_c^-1
+  for (Index c = 0; c < C; ++c) {
+    const MatD Tc = e.T().middleRows(c * D, D).template cast<double>();
+    tsinv.push_back(Tc.transpose() * e.variances().row(c).transpose().template cast<double>().cwiseInverse().asDiagonal());
+    U += w(c) * tsinv.back() * Tc;
+  }
+  for (Index u = 0; u < p.stats.size(); ++u) {
+    CAPTURE(u);
+    const VecD n = p.stats.zeroth().row(u).transpose(), f = p.stats.first().row(u).transpose();
+    VecD b = e.prior_mean().template cast<double>();
+    for (Index c = 0; c < C; ++c) {
+      const VecD delta = (e.m().row(c) - e.ubm_means().row(c)).transpose().template cast<double>();
+      b += tsinv[static_cast<std::size_t>(c)] * (f.segment(c * D, D) - n(c) * delta);
+    }
+    const MatD L = MatD::Identity(R, R) + n.sum() * U;
+    const MatD cov = L.inverse();
+    const VecD mean = cov * b;
+    CHECK((iv.means.row(u).transpose().template cast<double>() - mean).norm() <= tol<S>() * (1.0 + mean.norm()));
+    CHECK((iv.variances.row(u).transpose().template cast<double>() - cov.diagonal()).cwiseAbs().maxCoeff() <= tol<S>());
+  }
+}
