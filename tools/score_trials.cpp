@@ -234,7 +234,7 @@ int main(int argc, char** argv) {
     ivkit::PldaTests<float> plda_test;
     if (plda) {
       ivkit::PldaOptions po;
-      po.normalize_length = o.plda_length_norm;
+      po.normalise_length = o.plda_length_norm;
       po.simple_length_norm = o.simple_length_norm;
       Plda model = read_plda(o.plda);
       if (model.dim() != t.cols())
@@ -246,7 +246,8 @@ int main(int argc, char** argv) {
     }
     const int threads = tool.threads();
 
-    // Cohort statistics of every enrolment model (z) and every test segment (t).
+    // Cohort statistics (z: of the enrolment models, t: of the test segments), computed only for the
+    // models and segments the trials name; the others' stay NaN and are never read.
     const ivkit::ScoreNorm method = o.norm == "z" ? ivkit::ScoreNorm::Z : o.norm == "t" ? ivkit::ScoreNorm::T : ivkit::ScoreNorm::S;
     ivkit::CohortStats enrol_stats, test_stats;
     if (norm) {
@@ -258,15 +259,15 @@ int main(int argc, char** argv) {
       const int matrices = (method != ivkit::ScoreNorm::T) + (method != ivkit::ScoreNorm::Z);
       Progress progress(tool.name(), "cohort scores", matrices, "score matrices", !tool.quiet());
       if (method != ivkit::ScoreNorm::T) {
-        const Matrix<float> ec = plda ? scorer->score_matrix(plda_enrol, scorer->test(c), threads)
-                                      : ivkit::cosine_score_matrix<float>(e, c, threads);
-        enrol_stats = ivkit::enrol_cohort_stats(ec, so);
+        const Matrix<float> ec = plda ? scorer->score_matrix(plda_enrol, scorer->test(c), ivkit::ThreadOptions{threads})
+                                      : ivkit::cosine_score_matrix<float>(e, c, ivkit::ThreadOptions{threads});
+        enrol_stats = ivkit::enrol_cohort_stats(ec, so, idx.enrol);
         progress.add(1);
       }
       if (method != ivkit::ScoreNorm::Z) {
-        const Matrix<float> ct = plda ? scorer->score_matrix(scorer->enrol(c), plda_test, threads)
-                                      : ivkit::cosine_score_matrix<float>(c, t, threads);
-        test_stats = ivkit::test_cohort_stats(ct, so);
+        const Matrix<float> ct = plda ? scorer->score_matrix(scorer->enrol(c), plda_test, ivkit::ThreadOptions{threads})
+                                      : ivkit::cosine_score_matrix<float>(c, t, ivkit::ThreadOptions{threads});
+        test_stats = ivkit::test_cohort_stats(ct, so, idx.test);
         progress.add(1);
       }
       progress.finish(message(ivkit::score_norm_name(method), o.top_k > 0 ? message(" (adaptive, top ", o.top_k, ")") : std::string(),
@@ -282,9 +283,9 @@ int main(int argc, char** argv) {
     for (std::size_t b = 0; b < trials.size(); b += kTrialBlock) {
       const std::size_t end = std::min(trials.size(), b + kTrialBlock);
       const ivkit::TrialIndices block = slice(idx, b, end);
-      ivkit::Vector<float> s = plda ? scorer->score_trials(plda_enrol, plda_test, block, threads)
-                                    : ivkit::cosine_score_trials<float>(e, t, block, threads);
-      if (norm) s = ivkit::normalise_trial_scores(s, block, method, enrol_stats, test_stats, threads);
+      ivkit::Vector<float> s = plda ? scorer->score_trials(plda_enrol, plda_test, block, ivkit::ThreadOptions{threads})
+                                    : ivkit::cosine_score_trials<float>(e, t, block, ivkit::ThreadOptions{threads});
+      if (norm) s = ivkit::normalise_trial_scores(s, block, method, enrol_stats, test_stats, ivkit::ThreadOptions{threads});
       for (std::size_t i = b; i < end; ++i) {
         const float v = s(static_cast<Index>(i - b));
         out += trials.enrol[i];

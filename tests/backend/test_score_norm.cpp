@@ -232,6 +232,39 @@ TEST_CASE("sparse trial lists agree with the dense matrix, with statistics only 
     }
 }
 
+TEST_CASE("statistics for the entries a trial list names only: the same bits, NaN elsewhere, and a clear error if a trial needs one") {
+  const Index ne = 9, nt = 11, c = 30;
+  const Cohort d = make_cohort(ne, nt, c, 23);
+  const TrialIndices idx{{2, 5, 2, 7}, {1, 1, 9, 4}};
+  Eigen::VectorXd v(4);
+  for (Index i = 0; i < 4; ++i) v(i) = d.s(idx.enrol[i], idx.test[i]);
+  for (const Index k : {Index(0), Index(6)}) {
+    ScoreNormOptions o;
+    o.top_k = k;
+    const CohortStats full_e = enrol_cohort_stats(d.e, o), full_t = test_cohort_stats(d.t, o);
+    const CohortStats part_e = enrol_cohort_stats(d.e, o, idx.enrol), part_t = test_cohort_stats(d.t, o, idx.test);
+    for (Index i = 0; i < ne; ++i) {
+      const bool used = i == 2 || i == 5 || i == 7;
+      CHECK(std::isnan(part_e.mean(i)) == !used);
+      if (used) CHECK((part_e.mean(i) == full_e.mean(i) && part_e.std(i) == full_e.std(i)));
+    }
+    for (Index j = 0; j < nt; ++j) {
+      const bool used = j == 1 || j == 9 || j == 4;
+      CHECK(std::isnan(part_t.std(j)) == !used);
+      if (used) CHECK((part_t.mean(j) == full_t.mean(j) && part_t.std(j) == full_t.std(j)));
+    }
+    for (const ScoreNorm method : {ScoreNorm::Z, ScoreNorm::T, ScoreNorm::S})
+      CHECK(normalise_trial_scores(v, idx, method, part_e, part_t) == normalise_trial_scores(v, idx, method, full_e, full_t));
+  }
+  const CohortStats part_e = enrol_cohort_stats(d.e, ScoreNormOptions{}, {2, 5});
+  CHECK_THROWS_WITH_AS(normalise_trial_scores(v, idx, ScoreNorm::Z, part_e, CohortStats{}),
+                       "normalise_trial_scores: trial 3 uses enrolment 7 whose statistics were not computed (NaN; compute them for every entry a "
+                       "trial uses)",
+                       InvalidArgument);
+  CHECK_THROWS_WITH_AS(enrol_cohort_stats(d.e, ScoreNormOptions{}, {2, 9}),
+                       "enrol_cohort_stats: index 9 is outside the 9 rows of the enrolment-cohort matrix", DimensionMismatch);
+}
+
 TEST_CASE("results do not depend on the thread count") {
   const Cohort d = make_cohort(150, 140, 50, 8);  // several blocks of rows and columns
   ScoreNormOptions o;

@@ -62,8 +62,9 @@ struct ScoreNormOptions {
   /// 0 (default): a standard deviation of exactly zero (all selected cohort scores equal) is a
   /// NumericalError. > 0: every standard deviation is raised to at least this value.
   double std_floor = 0.0;
-  /// Threads for the statistics and the normalisation pass (0 = all hardware threads).
-  int num_threads = 0;
+  /// Threads for the statistics and the normalisation pass (0 = all hardware threads); the results
+  /// do not depend on it.
+  int num_threads = 1;
 };
 
 /// Mean and standard deviation of the (selected) cohort scores of each enrolment or test segment.
@@ -309,10 +310,29 @@ Vector<S> normalise_trials(const char* fn, const V& v, const TrialIndices& trial
       const double s = static_cast<double>(v(i));
       if (!std::isfinite(s)) throw NonFiniteInput(message(fn, ": the score of trial ", i, " is NaN or Inf"));
       const auto k = static_cast<std::size_t>(i);
-      out(i) = static_cast<S>(apply(s, trials.enrol[k], trials.test[k]));
+      const double r = apply(s, trials.enrol[k], trials.test[k]);
+      // Finite scores and checked statistics give a finite result; NaN comes only from the
+      // statistics of an entry left out of a partial computation.
+      if (std::isnan(r)) {
+        const bool enrol_missing = use_e && std::isnan(einv[trials.enrol[k]]);
+        throw InvalidArgument(message(fn, ": trial ", i, " uses ", enrol_missing ? "enrolment " : "test segment ",
+                                      enrol_missing ? trials.enrol[k] : trials.test[k],
+                                      " whose statistics were not computed (NaN; compute them for every entry a trial uses)"));
+      }
+      out(i) = static_cast<S>(r);
     }
   });
   return out;
+}
+
+/// A mask of the listed indices, each checked against `count`.
+inline std::vector<char> needed_mask(const char* fn, const std::vector<Index>& needed, Index count, const char* what) {
+  std::vector<char> mask(static_cast<std::size_t>(count), 0);
+  for (Index i : needed) {
+    if (i < 0 || i >= count) throw DimensionMismatch(message(fn, ": index ", i, " is outside the ", count, " ", what));
+    mask[static_cast<std::size_t>(i)] = 1;
+  }
+  return mask;
 }
 
 template <class Derived>
@@ -335,6 +355,19 @@ CohortStats enrol_cohort_stats(const Eigen::MatrixBase<Derived>& enrol_cohort, c
   });
 }
 
+/// enrol_cohort_stats for the rows listed in `needed` only (e.g. the enrolments a trial list names);
+/// the other entries are NaN. Each listed row's statistics have the same bits as enrol_cohort_stats
+/// gives them. @throws as enrol_cohort_stats, and DimensionMismatch for an index outside E
+template <class Derived>
+CohortStats enrol_cohort_stats(const Eigen::MatrixBase<Derived>& enrol_cohort, const ScoreNormOptions& options,
+                               const std::vector<Index>& needed) {
+  IVKIT_CHECK_SCALAR(typename Derived::Scalar);
+  const std::vector<char> mask = detail::needed_mask("enrol_cohort_stats", needed, enrol_cohort.rows(), "rows of the enrolment-cohort matrix");
+  return detail::with_evaluated(enrol_cohort, [&](const auto& m) {
+    return detail::cohort_stats("enrol_cohort_stats", m, true, options, &mask);
+  });
+}
+
 /// Statistics of each test segment: mean and standard deviation of each column of the cohort-test
 /// matrix T (cohort x tests), over the options.top_k highest scores of the column (all if 0).
 /// @throws as enrol_cohort_stats
@@ -346,6 +379,18 @@ CohortStats test_cohort_stats(const Eigen::MatrixBase<Derived>& cohort_test, con
   });
 }
 
+/// test_cohort_stats for the columns listed in `needed` only; the other entries are NaN.
+/// @throws as test_cohort_stats, and DimensionMismatch for an index outside T
+template <class Derived>
+CohortStats test_cohort_stats(const Eigen::MatrixBase<Derived>& cohort_test, const ScoreNormOptions& options,
+                              const std::vector<Index>& needed) {
+  IVKIT_CHECK_SCALAR(typename Derived::Scalar);
+  const std::vector<char> mask = detail::needed_mask("test_cohort_stats", needed, cohort_test.cols(), "columns of the cohort-test matrix");
+  return detail::with_evaluated(cohort_test, [&](const auto& m) {
+    return detail::cohort_stats("test_cohort_stats", m, false, options, &mask);
+  });
+}
+
 /// Normalises an enrolment x test score matrix with precomputed statistics:
 ///   z-norm  (s - mu_e) / sigma_e,   t-norm  (s - mu_t) / sigma_t,   s-norm  the average of both.
 /// The statistics not used by `method` may be empty. Computed in double, returned in the scalar of
@@ -354,12 +399,19 @@ CohortStats test_cohort_stats(const Eigen::MatrixBase<Derived>& cohort_test, con
 /// in hand-made statistics), NonFiniteInput (a NaN or Inf score, naming its entry)
 template <class Derived>
 Matrix<typename Derived::Scalar> normalise_scores(const Eigen::MatrixBase<Derived>& scores, ScoreNorm method, const CohortStats& enrol,
-                                                  const CohortStats& test, int num_threads = 0) {
+                                                  const CohortStats& test, const ThreadOptions& opts = {}) {
   using S = typename Derived::Scalar;
   IVKIT_CHECK_SCALAR(S);
   return detail::with_evaluated(scores, [&](const auto& m) {
-    return detail::normalise_matrix<S>("normalise_scores", m, method, enrol, test, num_threads);
+    return detail::normalise_matrix<S>("normalise_scores", m, method, enrol, test, opts.num_threads);
   });
+}
+
+/// The thread count as a trailing int: deprecated, removed in the next release.
+template <class Derived>
+[[deprecated("threads are the num_threads field of the options: pass ThreadOptions{n}")]] Matrix<typename Derived::Scalar> normalise_scores(const Eigen::MatrixBase<Derived>& scores, ScoreNorm method,
+                                                      const CohortStats& enrol, const CohortStats& test, int num_threads) {
+  return normalise_scores(scores, method, enrol, test, ThreadOptions{num_threads});
 }
 
 namespace detail {
@@ -438,13 +490,15 @@ Matrix<typename DS::Scalar> as_norm(const Eigen::MatrixBase<DS>& scores, const E
 
 /// Normalises the scores of a sparse list of trials with precomputed statistics: trial i has score
 /// trial_scores(i), enrolment trials.enrol[i] and test segment trials.test[i] (eval/trials.hpp).
-/// Only the statistics `method` uses must be given. Result in the scalar of `trial_scores`.
-/// @throws DimensionMismatch (sizes, an index outside the statistics), InvalidArgument,
-/// NonFiniteInput (a NaN or Inf score, naming the trial)
+/// Only the statistics `method` uses must be given, and only for the enrolments and test segments the
+/// trials name: the others may be NaN, as the `needed` overloads of enrol_cohort_stats and
+/// test_cohort_stats leave them. Result in the scalar of `trial_scores`.
+/// @throws DimensionMismatch (sizes, an index outside the statistics), InvalidArgument (a trial whose
+/// statistics are NaN, naming it), NonFiniteInput (a NaN or Inf score, naming the trial)
 template <class Derived>
 Vector<typename Derived::Scalar> normalise_trial_scores(const Eigen::MatrixBase<Derived>& trial_scores, const TrialIndices& trials,
                                                         ScoreNorm method, const CohortStats& enrol, const CohortStats& test,
-                                                        int num_threads = 0) {
+                                                        const ThreadOptions& opts = {}) {
   using S = typename Derived::Scalar;
   IVKIT_CHECK_SCALAR(S);
   constexpr const char* fn = "normalise_trial_scores";
@@ -458,8 +512,16 @@ Vector<typename Derived::Scalar> normalise_trial_scores(const Eigen::MatrixBase<
   detail::check_trial_indices(fn, trials, trial_scores.size(), method, enrol.size(), test.size(), "enrolments of the statistics",
                               "test segments of the statistics");
   return detail::with_evaluated(trial_scores, [&](const auto& v) {
-    return detail::normalise_trials<S>(fn, v, trials, method, enrol, test, num_threads, false);
+    return detail::normalise_trials<S>(fn, v, trials, method, enrol, test, opts.num_threads, true);
   });
+}
+
+/// The thread count as a trailing int: deprecated, removed in the next release.
+template <class Derived>
+[[deprecated("threads are the num_threads field of the options: pass ThreadOptions{n}")]] Vector<typename Derived::Scalar> normalise_trial_scores(const Eigen::MatrixBase<Derived>& trial_scores, const TrialIndices& trials,
+                                                            ScoreNorm method, const CohortStats& enrol, const CohortStats& test,
+                                                            int num_threads) {
+  return normalise_trial_scores(trial_scores, trials, method, enrol, test, ThreadOptions{num_threads});
 }
 
 /// Normalises the scores of a sparse list of trials against the cohort matrices E (enrolments x
