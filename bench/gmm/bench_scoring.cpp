@@ -13,9 +13,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <limits>
+#include <utility>
+#include <vector>
 
 #include "../common/bench_data.hpp"
+#include "ivkit/core/random.hpp"
+#include "ivkit/gmm/detail/top_n.hpp"
 #include "ivkit/gmm/diag_gmm.hpp"
 #include "ivkit/gmm/full_gmm.hpp"
 #include "ivkit/gmm/scoring.hpp"
@@ -201,7 +206,42 @@ void full_shapes(benchmark::internal::Benchmark* b) {
   b->Unit(benchmark::kMillisecond);
 }
 
+/// detail::select_top_n alone (threshold first) on rows of C log-likelihood-like values in random
+/// order, n = kTopN, against the plain insertion it replaced (every entry through the sorted list),
+/// the same rows in the same binary.
+std::vector<float> top_n_rows(Index C) {
+  ivkit::Random rng(3);
+  std::vector<float> x(static_cast<std::size_t>(C * kFrames));
+  for (auto& v : x) v = static_cast<float>(30.0 * rng.normal());
+  return x;
+}
+
+void BM_select_top_n(benchmark::State& state) {
+  const Index C = state.range(0);
+  const std::vector<float> x = top_n_rows(C);
+  std::vector<std::pair<float, std::int32_t>> out(kTopN);
+  for (auto _ : state)
+    for (Index f = 0; f < kFrames; ++f) benchmark::DoNotOptimize(ivkit::detail::select_top_n(x.data() + f * C, C, kTopN, out.data()));
+  set_rates(state, double(kFrames), 0.0);
+}
+
+void BM_select_top_n_insertion(benchmark::State& state) {
+  const Index C = state.range(0);
+  const std::vector<float> x = top_n_rows(C);
+  std::vector<std::pair<float, std::int32_t>> out(kTopN);
+  for (auto _ : state)
+    for (Index f = 0; f < kFrames; ++f) {
+      Index filled = 0;
+      for (Index c = 0; c < C; ++c) ivkit::detail::top_n_insert(x[static_cast<std::size_t>(f * C + c)], c, kTopN, filled, out.data());
+      benchmark::DoNotOptimize(filled);
+    }
+  set_rates(state, double(kFrames), 0.0);
+}
+
 }  // namespace
+
+BENCHMARK(BM_select_top_n)->Arg(256)->Arg(2048)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_select_top_n_insertion)->Arg(256)->Arg(2048)->Unit(benchmark::kMillisecond);
 
 BENCHMARK_TEMPLATE(BM_DiagGmm_posteriors, float)->Apply(diag_shapes);
 BENCHMARK_TEMPLATE(BM_DiagGmm_posteriors_into, float)->Apply(diag_shapes);
