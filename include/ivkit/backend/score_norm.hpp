@@ -544,13 +544,11 @@ Vector<typename DV::Scalar> normalise_trial_scores(const Eigen::MatrixBase<DV>& 
                               "rows of the enrolment-cohort matrix", "columns of the cohort-test matrix");
   CohortStats es, ts;
   if (method != ScoreNorm::T) {
-    std::vector<char> needed(static_cast<std::size_t>(enrol_cohort.rows()), 0);
-    for (Index e : trials.enrol) needed[static_cast<std::size_t>(e)] = 1;
+    const std::vector<char> needed = detail::needed_mask(fn, trials.enrol, enrol_cohort.rows(), "rows of the enrolment-cohort matrix");
     es = detail::with_evaluated(enrol_cohort, [&](const auto& m) { return detail::cohort_stats(fn, m, true, options, &needed); });
   }
   if (method != ScoreNorm::Z) {
-    std::vector<char> needed(static_cast<std::size_t>(cohort_test.cols()), 0);
-    for (Index t : trials.test) needed[static_cast<std::size_t>(t)] = 1;
+    const std::vector<char> needed = detail::needed_mask(fn, trials.test, cohort_test.cols(), "columns of the cohort-test matrix");
     ts = detail::with_evaluated(cohort_test, [&](const auto& m) { return detail::cohort_stats(fn, m, false, options, &needed); });
   }
   return detail::with_evaluated(trial_scores, [&](const auto& v) {
