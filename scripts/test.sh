@@ -13,7 +13,7 @@ if command -v ccache >/dev/null 2>&1; then launcher=(-DCMAKE_CXX_COMPILER_LAUNCH
 
 build=${IVKIT_TEST_BUILD_DIR:-build/test}
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O2 -DNDEBUG" \
-  -DIVKIT_BUILD_TESTS=ON -DIVKIT_BUILD_EXAMPLES=ON -DIVKIT_BUILD_BENCH=OFF "${launcher[@]}"
+  -DIVKIT_BUILD_TESTS=ON -DIVKIT_BUILD_EXAMPLES=ON -DIVKIT_BUILD_BENCH=OFF -DIVKIT_BUILD_PYTHON=ON "${launcher[@]}"
 cmake --build "$build" -j "$jobs"
 (cd "$build" && ctest --output-on-failure -j "$jobs")
 
@@ -22,7 +22,7 @@ hardening=${IVKIT_HARDENING_BUILD_DIR:-build/hardening}
 # -O1: sanitizers need no more, and it compiles faster. IVKIT_SANITIZE instruments every test and
 # harness; IVKIT_FUZZ adds the libFuzzer binaries.
 cmake -S . -B "$hardening" -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g -DNDEBUG" -DIVKIT_BUILD_TESTS=ON -DIVKIT_BUILD_EXAMPLES=OFF \
+  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -gline-tables-only -DNDEBUG" -DIVKIT_BUILD_TESTS=ON -DIVKIT_BUILD_EXAMPLES=OFF \
   -DIVKIT_BUILD_BENCH=OFF -DIVKIT_WITH_MPI=OFF -DIVKIT_SANITIZE=ON -DIVKIT_FUZZ=ON \
   -DIVKIT_FUZZ_SECONDS="${IVKIT_FUZZ_SECONDS:-15}" "${launcher[@]}"
 cmake --build "$hardening" -j "$jobs" --target ivkit_sanitizer_tests ivkit_fuzzers

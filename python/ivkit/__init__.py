@@ -1,0 +1,45 @@
+"""ivkit: GMM-UBM, i-vector and PLDA speaker recognition on NumPy arrays.
+
+The numerical work runs in ivkit's C++ core (the extension ``ivkit._ivkit``): arrays go in and come
+out without copies where their dtype (float32 or float64) and layout allow, long calls release the
+GIL and take ``threads=`` (0 = all cores; results do not depend on it), and errors are raised as
+:class:`ivkit.Error` subclasses that are also ``ValueError``/``OSError``/``ArithmeticError``.
+"""
+
+from ._ivkit import (  # noqa: F401
+    __version__,
+    Error,
+    InvalidArgument,
+    DimensionMismatch,
+    NonFiniteInput,
+    NumericalError,
+    FormatError,
+    IoError,
+    DiagGmm,
+    FullGmm,
+    EmStats,
+    SparsePosteriors,
+    GaussianSelection,
+    init_diag_gmm,
+    train_diag_gmm,
+    Plda,
+    cosine_score_matrix,
+    cosine_score_trials,
+    EerResult,
+    DcfResult,
+    eer,
+    min_dcf,
+    act_dcf,
+    cllr,
+    min_cllr,
+    det_curve,
+)
+from .mixture import GaussianMixture  # noqa: F401
+from . import io  # noqa: F401
+
+__all__ = [
+    "__version__", "Error", "InvalidArgument", "DimensionMismatch", "NonFiniteInput", "NumericalError",
+    "FormatError", "IoError", "DiagGmm", "FullGmm", "EmStats", "SparsePosteriors", "GaussianSelection",
+    "init_diag_gmm", "train_diag_gmm", "GaussianMixture", "Plda", "cosine_score_matrix", "cosine_score_trials",
+    "EerResult", "DcfResult", "eer", "min_dcf", "act_dcf", "cllr", "min_cllr", "det_curve", "io",
+]

@@ -1,0 +1,75 @@
+"""The contract with the interpreter: the GIL is released in long calls, results own or pin their
+memory, and bad arrays are refused with an error instead of a crash."""
+import gc
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+
+import ivkit
+
+
+def test_long_calls_release_the_gil(rng):
+    C, D = 512, 40
+    gmm = ivkit.DiagGmm(np.full(C, 1.0 / C), rng.standard_normal((C, D)), np.ones((C, D)))
+    X = rng.standard_normal((100000, D))
+    ticks = 0
+    done = threading.Event()
+
+    def count():
+        nonlocal ticks
+        while not done.is_set():
+            ticks += 1
+            time.sleep(0.0005)
+
+    worker = threading.Thread(target=count)
+    worker.start()
+    start = time.perf_counter()
+    gmm.log_likelihoods(X)
+    elapsed = time.perf_counter() - start
+    done.set()
+    worker.join()
+    # A thread that holds the GIL for the whole call would let the counter run about once.
+    assert elapsed > 0.02 and ticks >= 5
+
+
+def test_result_arrays_own_their_memory_and_views_pin_the_model(rng):
+    w = np.array([0.5, 0.5])
+    gmm = ivkit.DiagGmm(w, rng.standard_normal((2, 3)), np.ones((2, 3)))
+    weights = gmm.weights
+    before = sys.getrefcount(gmm)
+    view2 = gmm.variances
+    assert sys.getrefcount(gmm) == before + 1  # the view holds the model
+    del gmm, view2
+    gc.collect()
+    np.testing.assert_array_equal(weights, w)
+    out = ivkit.cosine_score_matrix(rng.standard_normal((3, 4)), rng.standard_normal((5, 4)))
+    assert out.base is not None and out.flags.owndata is False and out.flags.writeable
+
+
+@pytest.mark.parametrize("bad,error", [
+    (np.zeros((4, 3), dtype=np.complex128), ivkit.InvalidArgument),
+    (np.array([["a", "b", "c"]]), ivkit.InvalidArgument),
+    (np.zeros((2, 3, 1)), ivkit.DimensionMismatch),
+    (np.zeros((4, 2)), ivkit.DimensionMismatch),
+])
+def test_bad_arrays_raise(rng, bad, error):
+    gmm = ivkit.DiagGmm([1.0], np.zeros((1, 3)), np.ones((1, 3)))
+    with pytest.raises(error):
+        gmm.log_likelihoods(bad)
+
+
+def test_non_finite_input_names_the_frame():
+    gmm = ivkit.DiagGmm([1.0], np.zeros((1, 2)), np.ones((1, 2)))
+    X = np.zeros((10, 2))
+    X[7, 1] = np.inf
+    with pytest.raises(ivkit.NonFiniteInput, match="frame 7"):
+        gmm.posteriors(X)
+    with pytest.raises(ivkit.InvalidArgument, match="threads"):
+        gmm.log_likelihoods(np.zeros((1, 2)), threads=-1)
+    with pytest.raises(ivkit.InvalidArgument, match="variance"):
+        ivkit.DiagGmm([1.0], np.zeros((1, 2)), np.array([[1.0, -1.0]]))
+    with pytest.raises(ivkit.InvalidArgument):
+        ivkit.DiagGmm([0.3, 0.3], np.zeros((2, 2)), np.ones((2, 2)))
