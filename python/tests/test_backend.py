@@ -103,3 +103,14 @@ def test_backend_errors_name_the_problem(rng):
         ivkit.Plda.train(X, labels.astype(np.float64) + 0.5)
     with pytest.raises(OSError):
         ivkit.Plda.read_kaldi("/nonexistent/plda")
+
+
+def test_score_embeddings_example_runs():
+    import importlib.util
+    from pathlib import Path
+    path = Path(__file__).resolve().parents[1] / "examples" / "score_embeddings.py"
+    spec = importlib.util.spec_from_file_location("score_embeddings", path)
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    scores, is_target = example.main([])
+    assert ivkit.eer(scores[is_target], scores[~is_target]).eer < 0.1
