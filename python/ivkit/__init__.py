@@ -33,8 +33,14 @@ from ._ivkit import (  # noqa: F401
     cllr,
     min_cllr,
     det_curve,
+    IvectorExtractor,
+    utterance_stats,
+    normalise_scores,
+    normalise_trial_scores,
+    LinearCalibration,
 )
 from .mixture import GaussianMixture  # noqa: F401
+from .ivector import Statistics, extract_ivectors  # noqa: F401
 from . import io  # noqa: F401
 
 __all__ = [
@@ -42,4 +48,6 @@ __all__ = [
     "FormatError", "IoError", "DiagGmm", "FullGmm", "EmStats", "SparsePosteriors", "GaussianSelection",
     "init_diag_gmm", "train_diag_gmm", "GaussianMixture", "Plda", "cosine_score_matrix", "cosine_score_trials",
     "EerResult", "DcfResult", "eer", "min_dcf", "act_dcf", "cllr", "min_cllr", "det_curve", "io",
+    "IvectorExtractor", "utterance_stats", "Statistics", "extract_ivectors", "normalise_scores",
+    "normalise_trial_scores", "LinearCalibration",
 ]

@@ -5,6 +5,7 @@
 #include <variant>
 
 #include "arrays.hpp"
+#include "models.hpp"
 #include "ivkit/gmm/em_accumulator.hpp"
 #include "ivkit/gmm/em_update.hpp"
 #include "ivkit/gmm/init.hpp"
@@ -14,22 +15,6 @@
 
 namespace ivkit::python {
 namespace {
-
-template <template <class> class M>
-struct AnyModel {
-  std::variant<M<float>, M<double>> model;
-  DType dtype() const { return model.index() == 0 ? DType::Float32 : DType::Float64; }
-};
-using PyDiagGmm = AnyModel<DiagGmm>;
-using PyFullGmm = AnyModel<FullGmm>;
-
-DType dtype_arg(const py::object& dtype, DType fallback) {
-  if (dtype.is_none()) return fallback;
-  const py::dtype dt = py::dtype::from_args(dtype);
-  if (dt.is(py::dtype::of<float>())) return DType::Float32;
-  if (dt.is(py::dtype::of<double>())) return DType::Float64;
-  throw InvalidArgument(detail::message("dtype must be float32 or float64, got ", dt.attr("name").cast<std::string>()));
-}
 
 /// Calls f(model, frames map, layout tag) with the frames read in the model's precision: C-ordered
 /// arrays as frames-as-rows and Fortran-ordered ones as frames-as-columns, both without a copy.

@@ -11,6 +11,8 @@ void bind_gmm(py::module_& m);
 void bind_backend(py::module_& m);
 void bind_eval(py::module_& m);
 void bind_io(py::module_& m);
+void bind_ivector(py::module_& m);
+void bind_scoring(py::module_& m);
 }  // namespace ivkit::python
 
 #ifndef IVKIT_VERSION
@@ -72,4 +74,6 @@ PYBIND11_MODULE(_ivkit, m) {
   ivkit::python::bind_backend(m);
   ivkit::python::bind_eval(m);
   ivkit::python::bind_io(m);
+  ivkit::python::bind_ivector(m);
+  ivkit::python::bind_scoring(m);
 }

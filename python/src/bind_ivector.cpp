@@ -1,0 +1,142 @@
+// Baum-Welch statistics and the i-vector extractor: Kaldi's final.ie and ivkit's model files,
+// batched extraction (exact or approximate) with posterior variances.
+#include <pybind11/stl.h>
+
+#include <variant>
+
+#include "arrays.hpp"
+#include "models.hpp"
+#include "ivkit/io/kaldi_ivector_extractor.hpp"
+#include "ivkit/io/model_files.hpp"
+#include "ivkit/ivector/extractor.hpp"
+#include "ivkit/stats/baum_welch.hpp"
+
+namespace ivkit::python {
+namespace {
+
+struct PyIvectorExtractor {
+  std::variant<IvectorExtractor<float>, IvectorExtractor<double>> model;
+};
+
+/// Calls f(model) for a DiagGmm or FullGmm Python object.
+template <class F>
+auto visit_ubm(py::handle ubm, F&& f) {
+  if (py::isinstance<PyFullGmm>(ubm)) return std::visit(f, ubm.cast<const PyFullGmm&>().model);
+  if (py::isinstance<PyDiagGmm>(ubm)) return std::visit(f, ubm.cast<const PyDiagGmm&>().model);
+  throw InvalidArgument("ubm: expected an ivkit.DiagGmm or ivkit.FullGmm");
+}
+
+template <class Model, class Frames>
+UtteranceStats stats_of(const Model& ubm, const Frames& x, Index gselect, Index top_n, double min_post, int threads) {
+  StatsOptions o;
+  o.num_threads = threads_arg(threads);
+  if (gselect > 0) {
+    // Kaldi's sid pipeline: the n best components of the diagonal model, then the posteriors of
+    // the model itself over them (gmm-gselect, fgmm-global-gselect-to-post).
+    ScoringOptions so;
+    so.num_threads = o.num_threads;
+    GaussianSelection sel;
+    if constexpr (std::is_same_v<Model, FullGmm<typename Model::Scalar>>) sel = to_diag(ubm).gaussian_selection(x, gselect, so);
+    else sel = ubm.gaussian_selection(x, gselect, so);
+    return stats_from_posteriors(ubm.selected_posteriors(x, sel, min_post, so), x, ubm.means(), o);
+  }
+  o.top_n = top_n;
+  o.min_post = min_post;
+  return compute_stats(ubm, x, o);
+}
+
+}  // namespace
+
+void bind_ivector(py::module_& m) {
+  m.def("utterance_stats", [](py::handle ubm, py::handle x, Index gselect, Index top_n, double min_post, int threads) {
+        return visit_ubm(ubm, [&](const auto& model) {
+          using T = typename std::decay_t<decltype(model)>::Scalar;
+          MatrixArg<T> f = matrix_arg<T>(x, "X", false);
+          UtteranceStats st;
+          {
+            py::gil_scoped_release release;
+            st = stats_of(model, f.map, gselect, top_n, min_post, threads);
+          }
+          return py::make_tuple(to_numpy(std::move(st.zeroth)), to_numpy(std::move(st.first)));
+        });
+      }, py::arg("ubm"), py::arg("X"), py::kw_only(), py::arg("gselect") = 0, py::arg("top_n") = 0, py::arg("min_post") = 0.0,
+      py::arg("threads") = 1,
+      "Zeroth (C,) and first-order (C, D) Baum-Welch statistics of one utterance, centred on the UBM means. "
+      "gselect = n: Kaldi's sid pipeline (Gaussian selection on the diagonal model, posteriors of the UBM "
+      "over the selection pruned below min_post); else all components, or the top_n per frame.");
+
+  py::class_<PyIvectorExtractor>(m, "IvectorExtractor",
+      "Total-variability model: i-vectors are posterior means of w given an utterance's statistics")
+      .def_static("read_kaldi", [](const std::string& path, py::handle ubm, py::object dtype, bool ignore_weights) {
+        KaldiExtractorReadOptions o;
+        o.ignore_ivector_dependent_weights = ignore_weights;
+        const DType t = dtype_arg(dtype, DType::Float64);
+        return visit_ubm(ubm, [&](const auto& model) {
+          const Matrix<double> means = model.means().template cast<double>();
+          if (t == DType::Float32) return PyIvectorExtractor{read_kaldi_ivector_extractor<float>(path, Matrix<float>(means.cast<float>()), o)};
+          return PyIvectorExtractor{read_kaldi_ivector_extractor<double>(path, means, o)};
+        });
+      }, py::arg("rxfilename"), py::arg("ubm"), py::kw_only(), py::arg("dtype") = py::none(),
+      py::arg("ignore_ivector_dependent_weights") = false,
+      "Reads Kaldi's final.ie for statistics computed with `ubm` (Kaldi's final.ubm)")
+      .def_static("load", [](const std::string& path, py::object dtype) {
+        return dtype_arg(dtype, DType::Float64) == DType::Float32 ? PyIvectorExtractor{load_ivector_extractor<float>(path)}
+                                                                   : PyIvectorExtractor{load_ivector_extractor<double>(path)};
+      }, py::arg("path"), py::kw_only(), py::arg("dtype") = py::none())
+      .def("save", [](const PyIvectorExtractor& e, const std::string& path) {
+        std::visit([&](const auto& x) { save_ivector_extractor(path, x); }, e.model);
+      })
+      .def_property_readonly("n_components", [](const PyIvectorExtractor& e) { return std::visit([](const auto& x) { return x.num_components(); }, e.model); })
+      .def_property_readonly("dim", [](const PyIvectorExtractor& e) { return std::visit([](const auto& x) { return x.dim(); }, e.model); })
+      .def_property_readonly("ivector_dim", [](const PyIvectorExtractor& e) { return std::visit([](const auto& x) { return x.ivector_dim(); }, e.model); })
+      .def_property_readonly("dtype", [](const PyIvectorExtractor& e) { return py::dtype(e.model.index() == 0 ? "float32" : "float64"); })
+      .def_property_readonly("prior_mean", [](py::object self) {
+        return std::visit([&](const auto& x) { return readonly_matrix_view(x.prior_mean(), self); }, self.cast<const PyIvectorExtractor&>().model);
+      })
+      .def_property_readonly("T", [](py::object self) {
+        return std::visit([&](const auto& x) { return readonly_matrix_view(x.T(), self); }, self.cast<const PyIvectorExtractor&>().model);
+      }, "(C*D, R) total-variability matrix, rows [c D, (c+1) D) for component c")
+      .def_property_readonly("ubm_means", [](py::object self) {
+        return std::visit([&](const auto& x) { return readonly_matrix_view(x.ubm_means(), self); }, self.cast<const PyIvectorExtractor&>().model);
+      })
+      .def("to_zero_mean", [](const PyIvectorExtractor& e) {
+        return std::visit([](const auto& x) { return PyIvectorExtractor{x.to_zero_mean()}; }, e.model);
+      }, "The same model with the prior mean moved into m (w ~ N(0, I), SIDEKIT's convention)")
+      .def("extract", [](const PyIvectorExtractor& e, py::handle zeroth, py::handle first, bool uncertainty, const std::string& method,
+                         bool keep_prior_mean, Index batch_size, int threads) {
+        return std::visit([&](const auto& x) -> py::object {
+          using T = typename std::decay_t<decltype(x.prior_mean())>::Scalar;
+          py::array f = py::array::ensure(first);
+          if (f && f.ndim() == 3) f = f.attr("reshape")(f.shape(0), f.shape(1) * f.shape(2));
+          MatrixArg<T> n = matrix_arg<T>(zeroth, "zeroth", false), fm = matrix_arg<T>(f ? py::handle(f) : first, "first", false);
+          ExtractOptions o;
+          o.variances = uncertainty;
+          if (method == "exact") o.method = ExtractionMethod::Exact;
+          else if (method == "approximate") o.method = ExtractionMethod::Approximate;
+          else throw InvalidArgument(detail::message("method must be 'exact' or 'approximate', got '", method, "'"));
+          o.batch_size = batch_size;
+          o.num_threads = threads_arg(threads);
+          Ivectors<T> out;
+          {
+            py::gil_scoped_release release;
+            out = x.extract_matrices(n.map, fm.map, o);
+            // Kaldi's ivector-extract writes the offset from the prior mean.
+            if (!keep_prior_mean) out.means.rowwise() -= x.prior_mean().transpose();
+          }
+          if (!uncertainty) return to_numpy(std::move(out.means));
+          return py::make_tuple(to_numpy(std::move(out.means)), to_numpy(std::move(out.variances)));
+        }, e.model);
+      }, py::arg("zeroth"), py::arg("first"), py::kw_only(), py::arg("uncertainty") = false, py::arg("method") = "exact",
+      py::arg("keep_prior_mean") = false, py::arg("batch_size") = 256, py::arg("threads") = 1,
+      "i-vectors of U utterances from zeroth (U, C) and first-order (U, C*D) or (U, C, D) statistics centred on the "
+      "UBM means: (U, R) means, and with uncertainty=True also the (U, R) posterior variances. As Kaldi's "
+      "ivector-extract, the prior mean is subtracted unless keep_prior_mean.")
+      .def("__repr__", [](const PyIvectorExtractor& e) {
+        return std::visit([&](const auto& x) {
+          return detail::message("IvectorExtractor(n_components=", x.num_components(), ", dim=", x.dim(), ", ivector_dim=", x.ivector_dim(),
+                                 ", dtype=", e.model.index() == 0 ? "float32" : "float64", ")");
+        }, e.model);
+      });
+}
+
+}  // namespace ivkit::python

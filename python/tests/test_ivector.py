@@ -1,0 +1,103 @@
+"""Statistics and i-vector extraction against naive formulas and against Kaldi's ivector-extract."""
+import numpy as np
+import pytest
+
+import ivkit
+from conftest import random_diag_gmm_params
+
+
+def naive_stats(X, w, mu, var):
+    ll = np.stack([np.log(w[c]) - 0.5 * (np.log(2 * np.pi * var[c]).sum() + (((X - mu[c]) ** 2) / var[c]).sum(axis=1))
+                   for c in range(w.size)], axis=1)
+    post = np.exp(ll - ll.max(axis=1, keepdims=True))
+    post /= post.sum(axis=1, keepdims=True)
+    zeroth = post.sum(axis=0)
+    first = np.stack([post[:, c] @ (X - mu[c]) for c in range(w.size)])
+    return zeroth, first
+
+
+def test_utterance_stats_match_naive(rng):
+    w, mu, var = random_diag_gmm_params(rng, 6, 4)
+    X = rng.standard_normal((800, 4)) * 2
+    ubm = ivkit.DiagGmm(w, mu, var)
+    n, f = ivkit.utterance_stats(ubm, X)
+    n_ref, f_ref = naive_stats(X, w, mu, var)
+    np.testing.assert_allclose(n, n_ref, rtol=1e-9)
+    np.testing.assert_allclose(f, f_ref, rtol=1e-8, atol=1e-9)
+    # With a selection of every component, the sid pipeline gives the same statistics.
+    n2, f2 = ivkit.utterance_stats(ubm.to_full(), X, gselect=6)
+    np.testing.assert_allclose(n2, n_ref, rtol=1e-9)
+    np.testing.assert_allclose(f2, f_ref, rtol=1e-8, atol=1e-9)
+
+
+def test_extraction_matches_the_posterior_formula(rng, tmp_path):
+    """Kaldi's model (means M_c w, w ~ N(p e_1, I), covariances S_c) read from a Kaldi file: the
+    i-vector is w = L^-1 (sum_c M_c' S_c^-1 F_c + p e_1) - p e_1 with L = I + sum_c N_c M_c' S_c^-1 M_c
+    and F_c the uncentred first-order statistics; the posterior variances are diag(L^-1)."""
+    C, D, R, U, p = 5, 3, 4, 7, 2.5
+    w, mu, var = random_diag_gmm_params(rng, C, D)
+    ubm = ivkit.DiagGmm(w, mu, var)
+    frames = {f"u{i}": rng.standard_normal((200 + 30 * i, D)) * 2 for i in range(U)}
+    stats = ivkit.Statistics.from_features(ubm, frames, dtype=np.float64)
+    assert stats.ids == list(frames) and stats.zeroth.shape == (U, C) and stats.first.shape == (U, C * D)
+    M = rng.standard_normal((C, D, R)) * 0.5
+    extractor = ivkit.IvectorExtractor.read_kaldi(str(_write_kaldi_extractor(tmp_path, M, var, p)), ubm)
+    means, variances = ivkit.extract_ivectors(extractor, stats, uncertainty=True)
+    for u in range(U):
+        L = np.eye(R)
+        b = np.zeros(R)
+        b[0] = p
+        for c in range(C):
+            L += stats.zeroth[u, c] * M[c].T @ (M[c] / var[c][:, None])
+            raw = stats.first[u, c * D:(c + 1) * D] + stats.zeroth[u, c] * mu[c]
+            b += M[c].T @ (raw / var[c])
+        expected = np.linalg.solve(L, b)
+        expected[0] -= p
+        np.testing.assert_allclose(means[u], expected, rtol=1e-8, atol=1e-10)
+        np.testing.assert_allclose(variances[u], np.diag(np.linalg.inv(L)), rtol=1e-8)
+    kept = extractor.extract(stats.zeroth, stats.first, keep_prior_mean=True)
+    np.testing.assert_allclose(kept[:, 0], means[:, 0] + p, rtol=1e-12)
+    # Threads, batch size and the (U, C, D) shape of the first-order statistics change nothing.
+    same = extractor.extract(stats.zeroth, stats.first.reshape(U, C, D), threads=2, batch_size=3)
+    np.testing.assert_array_equal(same, means)
+    approx = extractor.extract(stats.zeroth, stats.first, method="approximate")
+    assert approx.shape == means.shape and np.all(np.isfinite(approx))
+    with pytest.raises(ivkit.DimensionMismatch):
+        extractor.extract(stats.zeroth[:, :4], stats.first)
+
+
+def _write_kaldi_extractor(tmp_path, M, var, offset):
+    """A text final.ie (Kaldi's IvectorExtractor::Write): w_ empty, w_vec_, M_c, SigmaInv_c packed."""
+    C, D, R = M.shape
+    fmt = lambda values: " ".join("%.17g" % v for v in values)
+    parts = ["<IvectorExtractor> <w>  [ ]\n<w_vec>  [ " + fmt(np.full(C, 1.0 / C)) + " ]\n<M> " + str(C) + " "]
+    for c in range(C):
+        parts.append("[\n" + "\n".join("  " + fmt(row) for row in M[c]) + " ]\n")
+    parts.append("<SigmaInv> ")
+    for c in range(C):
+        rows = [fmt([1.0 / var[c][i] if i == j else 0.0 for j in range(i + 1)]) for i in range(D)]
+        parts.append("[\n" + "\n".join(rows) + " ]\n")
+    parts.append("<IvectorOffset> %.17g </IvectorExtractor> " % offset)
+    path = tmp_path / "final.ie"
+    path.write_text("".join(parts))
+    return path
+
+
+def test_kaldi_extractor_gives_kaldi_ivectors(kaldi_dir, monkeypatch):
+    """Kaldi's final.ubm and final.ie on Kaldi's sid features, with Kaldi's pipeline (gselect 20,
+    min-post 0.025): the i-vectors ivector-extract wrote."""
+    monkeypatch.chdir(kaldi_dir)
+    ubm = ivkit.FullGmm.read_kaldi("final.ubm")
+    extractor = ivkit.IvectorExtractor.read_kaldi("final.ie", ubm)
+    assert extractor.ivector_dim == 32
+    stats = ivkit.Statistics.from_features(ubm, ivkit.io.read("scp:feats_sid.scp"), gselect=20, min_post=0.025)
+    ours = ivkit.extract_ivectors(extractor, stats)
+    kaldi = ivkit.io.read_dict("scp:ivectors_kept.scp", kind="vector", dtype=np.float64)
+    assert set(kaldi) == set(stats.ids)
+    for i, key in enumerate(stats.ids):
+        ref = kaldi[key]
+        cosine = ours[i] @ ref / np.linalg.norm(ours[i]) / np.linalg.norm(ref)
+        assert cosine > 0.99999, key
+        np.testing.assert_allclose(ours[i], ref, rtol=1e-3, atol=2e-3 * np.abs(ref).max())
+    with pytest.raises(ivkit.InvalidArgument, match="use-weights|weights"):
+        ivkit.IvectorExtractor.read_kaldi("final_weights.ie", ubm)
