@@ -38,6 +38,9 @@ from ._ivkit import (  # noqa: F401
     normalise_scores,
     normalise_trial_scores,
     LinearCalibration,
+    TransformPipeline,
+    read_kaldi_vector,
+    read_kaldi_matrix,
 )
 from .mixture import GaussianMixture  # noqa: F401
 from .ivector import Statistics, extract_ivectors  # noqa: F401
@@ -49,5 +52,5 @@ __all__ = [
     "init_diag_gmm", "train_diag_gmm", "GaussianMixture", "Plda", "cosine_score_matrix", "cosine_score_trials",
     "EerResult", "DcfResult", "eer", "min_dcf", "act_dcf", "cllr", "min_cllr", "det_curve", "io",
     "IvectorExtractor", "utterance_stats", "Statistics", "extract_ivectors", "normalise_scores",
-    "normalise_trial_scores", "LinearCalibration",
+    "normalise_trial_scores", "LinearCalibration", "TransformPipeline", "read_kaldi_vector", "read_kaldi_matrix",
 ]

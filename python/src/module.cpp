@@ -13,6 +13,7 @@ void bind_eval(py::module_& m);
 void bind_io(py::module_& m);
 void bind_ivector(py::module_& m);
 void bind_scoring(py::module_& m);
+void bind_transforms(py::module_& m);
 }  // namespace ivkit::python
 
 #ifndef IVKIT_VERSION
@@ -76,4 +77,5 @@ PYBIND11_MODULE(_ivkit, m) {
   ivkit::python::bind_io(m);
   ivkit::python::bind_ivector(m);
   ivkit::python::bind_scoring(m);
+  ivkit::python::bind_transforms(m);
 }
