@@ -41,9 +41,15 @@ from ._ivkit import (  # noqa: F401
     TransformPipeline,
     read_kaldi_vector,
     read_kaldi_matrix,
+    mfcc,
+    fbank,
+    compute_vad,
+    add_deltas,
+    apply_cmvn_sliding,
 )
 from .mixture import GaussianMixture  # noqa: F401
 from .ivector import Statistics, extract_ivectors  # noqa: F401
+from .features import read_kaldi_config, sid_features  # noqa: F401
 from . import io  # noqa: F401
 
 __all__ = [
@@ -53,4 +59,5 @@ __all__ = [
     "EerResult", "DcfResult", "eer", "min_dcf", "act_dcf", "cllr", "min_cllr", "det_curve", "io",
     "IvectorExtractor", "utterance_stats", "Statistics", "extract_ivectors", "normalise_scores",
     "normalise_trial_scores", "LinearCalibration", "TransformPipeline", "read_kaldi_vector", "read_kaldi_matrix",
+    "mfcc", "fbank", "compute_vad", "add_deltas", "apply_cmvn_sliding", "read_kaldi_config", "sid_features",
 ]
