@@ -101,3 +101,32 @@ def test_kaldi_extractor_gives_kaldi_ivectors(kaldi_dir, monkeypatch):
         np.testing.assert_allclose(ours[i], ref, rtol=1e-3, atol=2e-3 * np.abs(ref).max())
     with pytest.raises(ivkit.InvalidArgument, match="use-weights|weights"):
         ivkit.IvectorExtractor.read_kaldi("final_weights.ie", ubm)
+
+
+def test_training_increases_the_objective_and_separates_speakers(rng):
+    """EM on statistics of synthetic speakers (each a shift of the UBM means): the objective never
+    decreases, the result is the same for any thread count, and i-vectors of one speaker agree."""
+    C, D, R = 8, 4, 3
+    w, mu, var = random_diag_gmm_params(rng, C, D)
+    ubm = ivkit.DiagGmm(w, mu, var)
+    speakers = rng.standard_normal((12, D)) * 1.5
+    frames = {}
+    for s in range(12):
+        for u in range(4):
+            comps = rng.choice(C, 300, p=w)
+            frames[f"s{s}-u{u}"] = mu[comps] + speakers[s] + rng.standard_normal((300, D)) * np.sqrt(var[comps])
+    stats = ivkit.Statistics.from_features(ubm, frames, dtype=np.float64)
+    model, objective = ivkit.IvectorExtractor.train(ubm, stats.zeroth, stats.first, R, num_iterations=6)
+    assert objective.shape == (6,) and np.all(np.diff(objective) >= -1e-9 * np.abs(objective[:-1]))
+    same, _ = ivkit.IvectorExtractor.train(ubm, stats.zeroth, stats.first, R, num_iterations=6, threads=2)
+    np.testing.assert_array_equal(same.T, model.T)
+    iv = ivkit.extract_ivectors(model, stats)
+    iv /= np.linalg.norm(iv, axis=1, keepdims=True)
+    scores = iv @ iv.T
+    label = np.repeat(np.arange(12), 4)
+    target = (label[:, None] == label[None, :]) & ~np.eye(48, dtype=bool)
+    assert ivkit.eer(scores[target], scores[label[:, None] != label[None, :]]).eer < 0.1
+    pca, _ = ivkit.IvectorExtractor.train(ubm, stats.zeroth, stats.first, R, init="pca", num_iterations=2)
+    assert pca.ivector_dim == R
+    with pytest.raises(ivkit.InvalidArgument, match="convention"):
+        ivkit.IvectorExtractor.train(ubm, stats.zeroth, stats.first, R, convention="sidekit")
