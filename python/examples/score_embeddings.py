@@ -1,11 +1,13 @@
-"""Scores speaker embeddings with PLDA from Python and reports EER, minDCF and Cllr.
+"""Scores speaker embeddings with PLDA, AS-norm and calibration from Python; reports EER, minDCF,
+actDCF and Cllr.
 
     python3 score_embeddings.py --train train.npz --enrol enrol.npz --test test.npz --trials trials
 
 Each .npz holds one embedding per utterance (ESPnet's and WeSpeaker's embedding files: key ->
 vector); utterance keys start with the speaker id up to --speaker-separator ("spk1-utt3"). A trials
-file has lines "enrol_key test_key target|nontarget". Without arguments the script makes a
-synthetic set of 200 speakers and scores it, so it runs anywhere.
+file has lines "enrol_key test_key target|nontarget". The training embeddings serve as the AS-norm
+cohort; the calibration is trained on every other trial and evaluated on the rest. Without
+arguments the script makes a synthetic set of 200 speakers and scores it, so it runs anywhere.
 """
 import argparse
 
@@ -71,12 +73,28 @@ def main(argv=None):
     scores = plda.score_trials(enrol - mean, test - mean, e, t, threads=args.threads)
     cosine = ivkit.cosine_score_trials(enrol - mean, test - mean, e, t, threads=args.threads)
 
-    for name, s in (("PLDA", scores), ("cosine", cosine)):
+    # Adaptive s-norm against the training embeddings as cohort (top 100 cohort scores of each side).
+    cohort = train - mean
+    enrol_cohort = plda.score_matrix(enrol - mean, cohort, threads=args.threads)
+    cohort_test = plda.score_matrix(cohort, test - mean, threads=args.threads)
+    normed = ivkit.normalise_trial_scores(scores, e, t, "s", enrol_cohort=enrol_cohort, cohort_test=cohort_test,
+                                          top_k=min(100, len(cohort)), threads=args.threads)
+
+    for name, s in (("PLDA", scores), ("PLDA+AS", normed), ("cosine", cosine)):
         eer = ivkit.eer(s[is_target], s[~is_target])
         dcf = ivkit.min_dcf(s[is_target], s[~is_target], p_target=0.01)
-        print(f"{name:7s} EER {100 * eer.eer:.2f}%  minDCF(0.01) {dcf.value:.4f}  "
+        print(f"{name:8s} EER {100 * eer.eer:.2f}%  minDCF(0.01) {dcf.value:.4f}  "
               f"minCllr {ivkit.min_cllr(s[is_target], s[~is_target]):.3f}  ({is_target.sum()} targets, "
               f"{(~is_target).sum()} non-targets)")
+
+    # Calibration: trained on the even trials, evaluated on the odd ones.
+    fit, held = np.arange(len(trials)) % 2 == 0, np.arange(len(trials)) % 2 == 1
+    calibration = ivkit.LinearCalibration.train(normed[fit & is_target], normed[fit & ~is_target], prior=0.01)
+    llr = calibration(normed[held])
+    tar, non = llr[is_target[held]], llr[~is_target[held]]
+    print(f"calibrated PLDA+AS on held-out trials: actDCF(0.01) {ivkit.act_dcf(tar, non, p_target=0.01).value:.4f} "
+          f"(minDCF {ivkit.min_dcf(tar, non, p_target=0.01).value:.4f}), Cllr {ivkit.cllr(tar, non):.3f} "
+          f"(minCllr {ivkit.min_cllr(tar, non):.3f})")
     return scores, is_target
 
 

@@ -46,6 +46,9 @@ from ._ivkit import (  # noqa: F401
     compute_vad,
     add_deltas,
     apply_cmvn_sliding,
+    map_adapt,
+    gmm_ubm_score,
+    mean_supervector,
 )
 from .mixture import GaussianMixture  # noqa: F401
 from .ivector import Statistics, extract_ivectors  # noqa: F401
@@ -60,4 +63,5 @@ __all__ = [
     "IvectorExtractor", "utterance_stats", "Statistics", "extract_ivectors", "normalise_scores",
     "normalise_trial_scores", "LinearCalibration", "TransformPipeline", "read_kaldi_vector", "read_kaldi_matrix",
     "mfcc", "fbank", "compute_vad", "add_deltas", "apply_cmvn_sliding", "read_kaldi_config", "sid_features",
+    "map_adapt", "gmm_ubm_score", "mean_supervector",
 ]

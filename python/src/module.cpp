@@ -15,6 +15,7 @@ void bind_ivector(py::module_& m);
 void bind_scoring(py::module_& m);
 void bind_transforms(py::module_& m);
 void bind_features(py::module_& m);
+void bind_map(py::module_& m);
 }  // namespace ivkit::python
 
 #ifndef IVKIT_VERSION
@@ -80,4 +81,5 @@ PYBIND11_MODULE(_ivkit, m) {
   ivkit::python::bind_scoring(m);
   ivkit::python::bind_transforms(m);
   ivkit::python::bind_features(m);
+  ivkit::python::bind_map(m);
 }
