@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The whole test suite: install dependencies, configure, build (-O2), run ctest; then the hardening
-# pass (docs/reliability.md): the parser, file, front-end and statistics tests once more under
-# AddressSanitizer + UndefinedBehaviorSanitizer (clang), and every libFuzzer harness on the committed
-# corpus, then for 20,000 inputs or IVKIT_FUZZ_SECONDS (default 15).
+# The whole test suite: install dependencies, configure, build (-O2, with the Python package), run
+# ctest (the C++ suites, the tools end to end, pytest and the pip install of python/); then the
+# hardening pass (docs/reliability.md): every library module's tests once more under
+# AddressSanitizer + UndefinedBehaviorSanitizer (clang, -O0), and every libFuzzer harness on the
+# committed corpus, then for 20,000 inputs or IVKIT_FUZZ_SECONDS (default 15).
 #   IVKIT_HARDENING=0 skips the hardening pass; IVKIT_TEST_BUILD_DIR moves the main build (build/test).
 set -euo pipefail
 cd "$(dirname "$0")/.."
