@@ -9,6 +9,7 @@
 #include "ivkit/backend/plda.hpp"
 #include "ivkit/backend/plda_scoring.hpp"
 #include "ivkit/backend/plda_train.hpp"
+#include "ivkit/backend/simplified_plda.hpp"
 #include "ivkit/io/kaldi_plda.hpp"
 
 namespace ivkit::python {
@@ -60,6 +61,30 @@ void bind_backend(py::module_& m) {
         return p;
       }, py::arg("X"), py::arg("labels"), py::kw_only(), py::arg("num_em_iters") = 10, py::arg("normalise_length") = true,
       py::arg("simple_length_norm") = false, "Trains PLDA on embeddings X (N, D) labelled by speaker (N,) integers")
+      .def_static("train_simplified", [](py::handle x, py::handle labels, Index rank, int num_iters, bool minimum_divergence,
+                                         bool normalise_length) {
+        const std::vector<Index> l = index_vector(labels, "labels");
+        SimplifiedPldaOptions o;
+        o.rank = rank;
+        o.num_iters = num_iters;
+        o.minimum_divergence = minimum_divergence;
+        auto run = [&](auto tag) {
+          using T = decltype(tag);
+          MatrixArg<T> a = matrix_arg<T>(x, "X", false);
+          SimplifiedPldaReport report;
+          PyPlda p{[&] {
+                     py::gil_scoped_release release;
+                     return train_simplified_plda<T>(a.map, l, o, &report).to_plda();
+                   }(),
+                   {}};
+          p.options.normalise_length = normalise_length;
+          return py::make_tuple(std::move(p), to_numpy(std::move(report.log_likelihood)));
+        };
+        return dtype_of(x, "X") == DType::Float32 ? run(float{}) : run(double{});
+      }, py::arg("X"), py::arg("labels"), py::kw_only(), py::arg("rank") = 100, py::arg("num_iters") = 10,
+      py::arg("minimum_divergence") = true, py::arg("normalise_length") = true,
+      "Simplified PLDA x = mu + F y + e (SIDEKIT's, SpeechBrain's) trained by EM, returned as the equivalent "
+      "two-covariance Plda (B = F F', W = Sigma) with the log-likelihood per embedding of each iteration")
       .def_static("read_kaldi", [](const std::string& path, py::object dtype, bool normalise_length, bool simple_length_norm) {
         const bool f32 = !dtype.is_none() && py::dtype::from_args(dtype).is(py::dtype::of<float>());
         PyPlda p = f32 ? PyPlda{read_kaldi_plda<float>(path), {}} : PyPlda{read_kaldi_plda<double>(path), {}};

@@ -114,3 +114,14 @@ def test_score_embeddings_example_runs():
     spec.loader.exec_module(example)
     scores, is_target = example.main([])
     assert ivkit.eer(scores[is_target], scores[~is_target]).eer < 0.1
+
+
+def test_simplified_plda_has_a_rank_r_between_class_covariance(rng):
+    X, labels = speakers(rng, n_speakers=60, per_speaker=5, D=8)
+    plda, loglik = ivkit.Plda.train_simplified(X, labels, rank=3, num_iters=8, normalise_length=False)
+    assert loglik.ndim == 1 and loglik.size >= 8
+    assert np.all(np.diff(loglik) >= -1e-9 * np.abs(loglik[:-1]))  # EM never lowers the likelihood
+    assert np.sum(np.asarray(plda.psi) > 1e-8) == 3  # B = F F' has rank 3
+    s = plda.score_matrix(X[::5], X[1::5])
+    np.testing.assert_allclose(s, naive_plda_llr(plda, X[::5], X[1::5]), rtol=1e-9, atol=1e-9)
+    assert (np.diag(s)[:, None] > s).mean() > 0.9
