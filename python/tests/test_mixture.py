@@ -93,6 +93,7 @@ def test_float32_fit_is_close_to_float64(rng):
     np.testing.assert_allclose(b.means_, a.means_, atol=1e-3)
 
 
+@pytest.mark.filterwarnings("ignore::ivkit.mixture.ConvergenceWarning")
 def test_threads_do_not_change_the_fit(rng):
     X = blobs(rng, n=20000)
     init = initial_parameters(rng, X, 5, "full")
