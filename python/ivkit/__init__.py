@@ -53,6 +53,7 @@ from ._ivkit import (  # noqa: F401
 from .mixture import GaussianMixture  # noqa: F401
 from .ivector import Statistics, extract_ivectors  # noqa: F401
 from .features import read_kaldi_config, sid_features  # noqa: F401
+from .plot import det_axes_points, plot_det  # noqa: F401
 from . import io  # noqa: F401
 
 __all__ = [
@@ -63,5 +64,5 @@ __all__ = [
     "IvectorExtractor", "utterance_stats", "Statistics", "extract_ivectors", "normalise_scores",
     "normalise_trial_scores", "LinearCalibration", "TransformPipeline", "read_kaldi_vector", "read_kaldi_matrix",
     "mfcc", "fbank", "compute_vad", "add_deltas", "apply_cmvn_sliding", "read_kaldi_config", "sid_features",
-    "map_adapt", "gmm_ubm_score", "mean_supervector",
+    "map_adapt", "gmm_ubm_score", "mean_supervector", "det_axes_points", "plot_det",
 ]

@@ -62,3 +62,24 @@ def test_metric_errors(rng):
         ivkit.eer([1.0, np.nan], [0.0])
     with pytest.raises(ivkit.DimensionMismatch):
         ivkit.eer(np.zeros((2, 2)), [0.0])
+
+
+def test_det_points_on_the_probit_scale(rng):
+    from statistics import NormalDist
+    tar, non = rng.normal(2, 1, 300), rng.normal(0, 1, 3000)
+    x, y = ivkit.det_axes_points(tar, non)
+    p_miss, p_fa, _ = ivkit.det_curve(tar, non)
+    inv = NormalDist().inv_cdf
+    k = p_miss.size // 2
+    assert x[k] == pytest.approx(inv(min(max(p_fa[k], 1e-4), 1 - 1e-4)))
+    assert y[k] == pytest.approx(inv(min(max(p_miss[k], 1e-4), 1 - 1e-4)))
+    assert np.all(np.diff(y) >= 0) and np.all(np.diff(x) <= 0)
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+    except ImportError:
+        with pytest.raises(ImportError, match="python3-matplotlib"):
+            ivkit.plot_det({"system": (tar, non)})
+        return
+    ax = ivkit.plot_det({"system": (tar, non)})
+    assert len(ax.lines) == 1
