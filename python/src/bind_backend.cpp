@@ -7,6 +7,7 @@
 #include "arrays.hpp"
 #include "ivkit/backend/cosine.hpp"
 #include "ivkit/backend/plda.hpp"
+#include "ivkit/backend/plda_adapt.hpp"
 #include "ivkit/backend/plda_scoring.hpp"
 #include "ivkit/backend/plda_train.hpp"
 #include "ivkit/backend/simplified_plda.hpp"
@@ -93,6 +94,21 @@ void bind_backend(py::module_& m) {
         return p;
       }, py::arg("rxfilename"), py::kw_only(), py::arg("dtype") = py::none(), py::arg("normalise_length") = true,
       py::arg("simple_length_norm") = false, "Reads Kaldi's plda file (text or binary)")
+      .def("adapt", [](const PyPlda& p, py::handle x, double mean_diff_scale, double within_covar_scale, double between_covar_scale) {
+        PldaAdaptor adaptor;
+        PldaAdaptationOptions o;
+        o.mean_diff_scale = mean_diff_scale;
+        o.within_covar_scale = within_covar_scale;
+        o.between_covar_scale = between_covar_scale;
+        MatrixArg<double> a = matrix_arg<double>(x, "X", false);
+        return std::visit([&](const auto& model) {
+          py::gil_scoped_release release;
+          adaptor.add(a.map);
+          return PyPlda{adaptor.adapt(model, o), p.options};
+        }, p.model);
+      }, py::arg("X"), py::kw_only(), py::arg("mean_diff_scale") = 1.0, py::arg("within_covar_scale") = 0.3,
+      py::arg("between_covar_scale") = 0.7,
+      "Unsupervised adaptation to unlabelled in-domain embeddings X (Kaldi's ivector-adapt-plda): a new Plda")
       .def("write_kaldi", [](const PyPlda& p, const std::string& path, bool binary) {
         std::visit([&](const auto& m) { write_kaldi_plda(path, m, binary); }, p.model);
       }, py::arg("wxfilename"), py::kw_only(), py::arg("binary") = true)

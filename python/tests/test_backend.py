@@ -125,3 +125,19 @@ def test_simplified_plda_has_a_rank_r_between_class_covariance(rng):
     s = plda.score_matrix(X[::5], X[1::5])
     np.testing.assert_allclose(s, naive_plda_llr(plda, X[::5], X[1::5]), rtol=1e-9, atol=1e-9)
     assert (np.diag(s)[:, None] > s).mean() > 0.9
+
+
+def test_plda_adaptation_moves_the_model_to_the_new_domain(rng):
+    X, labels = speakers(rng, n_speakers=40, per_speaker=6, D=6)
+    plda = ivkit.Plda.train(X, labels, normalise_length=False)
+    shifted = X[:120] * 1.5 + 3.0  # in-domain data: another mean, more variance
+    adapted = plda.adapt(shifted)
+    assert adapted.dim == plda.dim and adapted.normalise_length == plda.normalise_length
+    np.testing.assert_allclose(adapted.mean, shifted.mean(axis=0), rtol=1e-9, atol=1e-9)
+    # The adapted total covariance is at least the in-domain one in every direction (Kaldi adds
+    # variance where the data has more than the model, never removes it).
+    total = adapted.within_covariance + adapted.between_covariance
+    gap = np.linalg.eigvalsh(total - np.cov(shifted.T, bias=True))
+    assert gap.min() > -1e-6 * np.abs(gap).max()
+    unchanged = plda.adapt(X, mean_diff_scale=0.0, within_covar_scale=0.0, between_covar_scale=0.0)
+    np.testing.assert_allclose(unchanged.within_covariance, plda.within_covariance, rtol=1e-6, atol=1e-9)
