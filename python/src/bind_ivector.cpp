@@ -136,15 +136,15 @@ void bind_ivector(py::module_& m) {
       .def_static("train", [](py::handle ubm, py::handle zeroth, py::handle first, Index ivector_dim, int num_iterations,
                               const std::string& init, const std::string& convention, std::uint64_t seed, bool minimum_divergence,
                               int threads) {
-        if (!py::isinstance<PyDiagGmm>(ubm)) throw InvalidArgument("IvectorExtractor.train: ubm must be an ivkit.DiagGmm");
         PriorConvention conv;
         if (convention == "zero_mean") conv = PriorConvention::ZeroMean;
         else if (convention == "kaldi") conv = PriorConvention::KaldiOffset;
         else throw InvalidArgument(detail::message("convention must be 'zero_mean' or 'kaldi', got '", convention, "'"));
         if (init != "random" && init != "pca") throw InvalidArgument(detail::message("init must be 'random' or 'pca', got '", init, "'"));
         if (init == "pca" && conv != PriorConvention::ZeroMean) throw InvalidArgument("init='pca' starts a zero-mean model (convention='zero_mean')");
-        return std::visit([&](const auto& g) {
+        return visit_ubm(ubm, [&](const auto& g) {
           using T = typename std::decay_t<decltype(g)>::Scalar;
+          constexpr bool full = std::is_same_v<std::decay_t<decltype(g)>, FullGmm<T>>;
           py::array f = py::array::ensure(first);
           if (f && f.ndim() == 3) f = f.attr("reshape")(f.shape(0), f.shape(1) * f.shape(2));
           MatrixArg<T> n = matrix_arg<T>(zeroth, "zeroth", false), fm = matrix_arg<T>(f ? py::handle(f) : first, "first", false);
@@ -163,18 +163,27 @@ void bind_ivector(py::module_& m) {
             StatsSet<T> set(C, D);
             for (Index u = 0; u < n.map.rows(); ++u)
               set.add(std::to_string(u), n.map.row(u).transpose(), Eigen::Map<const Matrix<T>>(fm.map.row(u).data(), C, D));
-            model = init == "pca" ? init_extractor_pca(g, set, ivector_dim) : init_extractor_random(g, ivector_dim, seed, 0.1, conv);
+            DiagGmm<T> diag;
+            if constexpr (full) diag = to_diag(g);
+            else diag = g;
+            model = init == "pca" ? init_extractor_pca(diag, set, ivector_dim) : init_extractor_random(diag, ivector_dim, seed, 0.1, conv);
+            // A full-covariance UBM gives a full-covariance extractor: the start takes the UBM's covariances.
+            if constexpr (full) {
+              model = IvectorExtractor<T>(model.ubm_means(), model.m(), model.T(), g.covariances(), model.prior_mean());
+              model.set_approximation_weights(g.weights());
+            }
             model = train_extractor(std::move(model), set, o, &report);
           }
           std::vector<double> objective;
           for (const auto& it : report.iterations) objective.push_back(it.objective);
           return py::make_tuple(PyIvectorExtractor{std::move(model)}, to_numpy(std::move(objective)));
-        }, ubm.cast<const PyDiagGmm&>().model);
+        });
       }, py::arg("ubm"), py::arg("zeroth"), py::arg("first"), py::arg("ivector_dim"), py::kw_only(), py::arg("num_iterations") = 5,
       py::arg("init") = "random", py::arg("convention") = "zero_mean", py::arg("seed") = 777, py::arg("minimum_divergence") = true,
       py::arg("threads") = 1,
-      "EM training from statistics centred on the diagonal UBM's means: (extractor, objective per utterance of each "
-      "iteration's starting model). Same model for any thread count.")
+      "EM training from statistics centred on the UBM's means (a DiagGmm gives a diagonal extractor, a FullGmm a "
+      "full-covariance one, as Kaldi's): (extractor, objective per utterance of each iteration's starting model). "
+      "Same model for any thread count.")
       .def("__repr__", [](const PyIvectorExtractor& e) {
         return std::visit([&](const auto& x) {
           return detail::message("IvectorExtractor(n_components=", x.num_components(), ", dim=", x.dim(), ", ivector_dim=", x.ivector_dim(),

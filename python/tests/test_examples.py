@@ -4,6 +4,7 @@ import wave
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
@@ -41,7 +42,8 @@ def write_folder(folder, rng, speakers, utterances):
                 u2s.write(f"{key} {s}\n")
 
 
-def test_wav_to_eer_runs_on_synthetic_voices(tmp_path, rng):
+@pytest.mark.parametrize("variant", [[], ["--full"]])
+def test_wav_to_eer_runs_on_synthetic_voices(tmp_path, rng, variant):
     voices = {f"spk{i}": (rng.uniform(90, 250), rng.uniform([300, 900, 2200], [800, 2000, 3200])) for i in range(10)}
     train = dict(list(voices.items())[:6])
     test = dict(list(voices.items())[6:])
@@ -52,7 +54,7 @@ def test_wav_to_eer_runs_on_synthetic_voices(tmp_path, rng):
         for i, a in enumerate(keys):
             for b in keys[i + 1:]:
                 f.write(f"{a} {b} {'target' if a.split('-')[0] == b.split('-')[0] else 'nontarget'}\n")
-    results = load("wav_to_eer").main([str(tmp_path), "--num-gauss", "8", "--ivector-dim", "5",
+    results = load("wav_to_eer").main([str(tmp_path), "--num-gauss", "8", "--ivector-dim", "5", *variant,
                                        "--extractor-iters", "2", "--threads", "1"])
     assert set(results) == {"PLDA", "cosine"}
     assert all(0.0 <= r <= 1.0 for r in results.values())

@@ -128,5 +128,14 @@ def test_training_increases_the_objective_and_separates_speakers(rng):
     assert ivkit.eer(scores[target], scores[label[:, None] != label[None, :]]).eer < 0.1
     pca, _ = ivkit.IvectorExtractor.train(ubm, stats.zeroth, stats.first, R, init="pca", num_iterations=2)
     assert pca.ivector_dim == R
+    # A full-covariance UBM trains a full-covariance extractor; its EM objective never decreases either.
+    full_ubm = ubm.to_full()
+    full_stats = ivkit.Statistics.from_features(full_ubm, frames, dtype=np.float64)
+    full, objective = ivkit.IvectorExtractor.train(full_ubm, full_stats.zeroth, full_stats.first, R, num_iterations=4)
+    assert np.all(np.diff(objective) >= -1e-9 * np.abs(objective[:-1]))
+    iv_full = ivkit.extract_ivectors(full, full_stats)
+    iv_full /= np.linalg.norm(iv_full, axis=1, keepdims=True)
+    s_full = iv_full @ iv_full.T
+    assert ivkit.eer(s_full[target], s_full[label[:, None] != label[None, :]]).eer < 0.1
     with pytest.raises(ivkit.InvalidArgument, match="convention"):
         ivkit.IvectorExtractor.train(ubm, stats.zeroth, stats.first, R, convention="sidekit")
