@@ -2,7 +2,7 @@
 
     python3 wav_to_eer.py CORPUS [--num-gauss 512] [--ivector-dim 200] [--threads 0]
 
-CORPUS holds train/ and eval/ Kaldi data folders (wav.scp with file paths, utt2spk) and
+CORPUS holds train/ and eval/ Kaldi data folders (wav.scp, utt2spk) and
 eval/trials ("utt1 utt2 target|nontarget"), as scripts/make_corpus.sh writes them. The stages are
 those of examples/recipe/run.sh (voxceleb/v1): MFCC (its conf), energy VAD, deltas, sliding CMN and
 voiced frames; a diagonal UBM trained by EM; Baum-Welch statistics over each frame's 20 best
@@ -33,10 +33,13 @@ def read_table(path):
 def features(folder):
     """Sid features of every utterance of a data folder, in its wav.scp order."""
     out = {}
-    for key, path in read_table(folder / "wav.scp"):
-        with wave.open(path.strip()) as w:
-            signal = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2")
-        feats = ivkit.mfcc(signal, w.getframerate(), **MFCC)
+    for key, entry in read_table(folder / "wav.scp"):
+        if hasattr(ivkit, "read_wav"):  # libsndfile: any WAV encoding, and piped entries ("sox ... |")
+            signal, rate = ivkit.read_wav(entry.strip())
+        else:
+            with wave.open(entry.strip()) as w:
+                signal, rate = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2"), w.getframerate()
+        feats = ivkit.mfcc(signal, rate, **MFCC)
         out[key] = ivkit.sid_features(feats, ivkit.compute_vad(feats, **VAD))
     return out
 

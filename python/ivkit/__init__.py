@@ -53,6 +53,11 @@ from ._ivkit import (  # noqa: F401
 from .mixture import GaussianMixture  # noqa: F401
 from .ivector import Statistics, extract_ivectors  # noqa: F401
 from .features import read_kaldi_config, sid_features  # noqa: F401
+
+try:  # built when libsndfile was found (libsndfile1-dev)
+    from ._ivkit import read_wav  # noqa: F401
+except ImportError:
+    pass
 from .plot import det_axes_points, plot_det  # noqa: F401
 from . import io  # noqa: F401
 
@@ -65,4 +70,5 @@ __all__ = [
     "normalise_trial_scores", "LinearCalibration", "TransformPipeline", "read_kaldi_vector", "read_kaldi_matrix",
     "mfcc", "fbank", "compute_vad", "add_deltas", "apply_cmvn_sliding", "read_kaldi_config", "sid_features",
     "map_adapt", "gmm_ubm_score", "mean_supervector", "det_axes_points", "plot_det",
+    "read_wav",
 ]

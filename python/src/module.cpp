@@ -16,6 +16,9 @@ void bind_scoring(py::module_& m);
 void bind_transforms(py::module_& m);
 void bind_features(py::module_& m);
 void bind_map(py::module_& m);
+#ifdef IVKIT_PYTHON_HAVE_SNDFILE
+void bind_wav(py::module_& m);
+#endif
 }  // namespace ivkit::python
 
 #ifndef IVKIT_VERSION
@@ -82,4 +85,7 @@ PYBIND11_MODULE(_ivkit, m) {
   ivkit::python::bind_transforms(m);
   ivkit::python::bind_features(m);
   ivkit::python::bind_map(m);
+#ifdef IVKIT_PYTHON_HAVE_SNDFILE
+  ivkit::python::bind_wav(m);
+#endif
 }

@@ -64,3 +64,22 @@ def test_front_end_options_and_errors(rng):
     bad[100] = np.nan
     with pytest.raises(ivkit.InvalidArgument):
         ivkit.mfcc(bad)
+
+
+@pytest.mark.skipif(not hasattr(ivkit, "read_wav"), reason="the module was built without libsndfile")
+def test_read_wav_files_and_piped_entries(kaldi_dir, monkeypatch):
+    monkeypatch.chdir(kaldi_dir)
+    key, path = open("wav.scp").readline().split()
+    samples, rate = ivkit.read_wav(path)
+    reference, ref_rate = read_wav(path)
+    assert rate == ref_rate == 16000 and samples.dtype == np.float32
+    np.testing.assert_array_equal(samples, reference.astype(np.float32))
+    unit, _ = ivkit.read_wav(path, scale="unit")
+    np.testing.assert_allclose(unit, reference / 32768.0, rtol=1e-6)
+    piped = dict(line.split(maxsplit=1) for line in open("wav_piped.scp"))
+    from_pipe, _ = ivkit.read_wav(piped[key].strip())  # "sox wav/U.wav -t wav - |"
+    np.testing.assert_array_equal(from_pipe, samples)
+    with pytest.raises(ivkit.IoError):
+        ivkit.read_wav("missing.wav")
+    with pytest.raises(ivkit.Error):
+        ivkit.read_wav("exit 3 |")
