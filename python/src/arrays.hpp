@@ -38,6 +38,13 @@ inline DType float_dtype_of(const py::array& a, const char* what) {
   throw InvalidArgument(detail::message(what, ": dtype ", dtype_str(a), " is not supported (float32 or float64)"));
 }
 
+/// The precision an array argument is computed in: its own for float32/float64, float64 for
+/// integers and for a list that NumPy cannot make an array of (its error then comes from the reader).
+inline DType dtype_of(py::handle x, const char* what) {
+  py::array a = py::array::ensure(x);
+  return a ? float_dtype_of(a, what) : DType::Float64;
+}
+
 /// The array as a real array of `T` that Eigen can map: the same object when it already has that
 /// dtype and is C- or Fortran-contiguous, otherwise a converted C-contiguous copy.
 template <class T>

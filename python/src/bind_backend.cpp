@@ -5,6 +5,7 @@
 #include <variant>
 
 #include "arrays.hpp"
+#include "models.hpp"
 #include "ivkit/backend/cosine.hpp"
 #include "ivkit/backend/plda.hpp"
 #include "ivkit/backend/plda_adapt.hpp"
@@ -20,11 +21,6 @@ struct PyPlda {
   std::variant<Plda<float>, Plda<double>> model;
   PldaOptions options;
 };
-
-DType dtype_of(py::handle x, const char* what) {
-  py::array a = py::array::ensure(x);
-  return a ? float_dtype_of(a, what) : DType::Float64;
-}
 
 TrialIndices trial_indices_arg(py::handle enrol_index, py::handle test_index) {
   TrialIndices t;
@@ -87,7 +83,7 @@ void bind_backend(py::module_& m) {
       "Simplified PLDA x = mu + F y + e (SIDEKIT's, SpeechBrain's) trained by EM, returned as the equivalent "
       "two-covariance Plda (B = F F', W = Sigma) with the log-likelihood per embedding of each iteration")
       .def_static("read_kaldi", [](const std::string& path, py::object dtype, bool normalise_length, bool simple_length_norm) {
-        const bool f32 = !dtype.is_none() && py::dtype::from_args(dtype).is(py::dtype::of<float>());
+        const bool f32 = dtype_arg(dtype, DType::Float64) == DType::Float32;
         PyPlda p = f32 ? PyPlda{read_kaldi_plda<float>(path), {}} : PyPlda{read_kaldi_plda<double>(path), {}};
         p.options.normalise_length = normalise_length;
         p.options.simple_length_norm = simple_length_norm;
@@ -114,7 +110,7 @@ void bind_backend(py::module_& m) {
       }, py::arg("wxfilename"), py::kw_only(), py::arg("binary") = true)
       .def("save", [](const PyPlda& p, const std::string& path) { std::visit([&](const auto& m) { m.save(path); }, p.model); })
       .def_static("load", [](const std::string& path, py::object dtype) {
-        const bool f32 = !dtype.is_none() && py::dtype::from_args(dtype).is(py::dtype::of<float>());
+        const bool f32 = dtype_arg(dtype, DType::Float64) == DType::Float32;
         return f32 ? PyPlda{Plda<float>::load(path), {}} : PyPlda{Plda<double>::load(path), {}};
       }, py::arg("path"), py::kw_only(), py::arg("dtype") = py::none())
       .def_property_readonly("dim", [](const PyPlda& p) { return std::visit([](const auto& m) { return m.dim(); }, p.model); })

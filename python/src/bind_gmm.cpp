@@ -222,10 +222,6 @@ PyFullGmm make_full(py::handle w, py::handle mu, py::handle cov) {
   return PyFullGmm{FullGmm<T>(vector_arg<T>(w, "weights").map, matrix_arg<T>(mu, "means", false).map, std::move(list))};
 }
 
-DType dtype_of_args(const py::object& dtype, py::handle means) {
-  py::array a = py::array::ensure(means);
-  return dtype_arg(dtype, a ? float_dtype_of(a, "means") : DType::Float64);
-}
 
 }  // namespace
 
@@ -256,7 +252,7 @@ void bind_gmm(py::module_& m) {
 
   auto diag = py::class_<PyDiagGmm>(m, "DiagGmm", "Diagonal-covariance GMM (weights (C,), means (C, D), variances (C, D)), float32 or float64");
   diag.def(py::init([](py::handle w, py::handle mu, py::handle var, py::object dtype) {
-             return dtype_of_args(dtype, mu) == DType::Float32 ? make_diag<float>(w, mu, var) : make_diag<double>(w, mu, var);
+             return dtype_arg(dtype, dtype_of(mu, "means")) == DType::Float32 ? make_diag<float>(w, mu, var) : make_diag<double>(w, mu, var);
            }),
            py::arg("weights"), py::arg("means"), py::arg("variances"), py::kw_only(), py::arg("dtype") = py::none())
       .def_property_readonly("variances", [](py::object self) {
@@ -279,7 +275,7 @@ void bind_gmm(py::module_& m) {
 
   auto full = py::class_<PyFullGmm>(m, "FullGmm", "Full-covariance GMM (weights (C,), means (C, D), covariances (C, D, D))");
   full.def(py::init([](py::handle w, py::handle mu, py::handle cov, py::object dtype) {
-             return dtype_of_args(dtype, mu) == DType::Float32 ? make_full<float>(w, mu, cov) : make_full<double>(w, mu, cov);
+             return dtype_arg(dtype, dtype_of(mu, "means")) == DType::Float32 ? make_full<float>(w, mu, cov) : make_full<double>(w, mu, cov);
            }),
            py::arg("weights"), py::arg("means"), py::arg("covariances"), py::kw_only(), py::arg("dtype") = py::none())
       .def_property_readonly("covariances", [](const PyFullGmm& s) {
@@ -311,8 +307,7 @@ void bind_gmm(py::module_& m) {
 
   m.def("init_diag_gmm", [](py::handle x, Index n_components, const std::string& method, int kmeans_iterations,
                             std::uint64_t seed, Index max_frames, py::object dtype) {
-        py::array a = py::array::ensure(x);
-        const DType t = dtype_arg(dtype, a ? float_dtype_of(a, "X") : DType::Float64);
+        const DType t = dtype_arg(dtype, dtype_of(x, "X"));
         auto run = [&](auto tag) {
           using T = decltype(tag);
           MatrixArg<T> f = matrix_arg<T>(x, "X", false);
@@ -330,8 +325,7 @@ void bind_gmm(py::module_& m) {
 
   m.def("train_diag_gmm", [](py::handle x, Index n_components, const std::string& init, int num_iterations,
                              Index initial_components, std::uint64_t seed, int threads, py::object dtype) {
-        py::array a = py::array::ensure(x);
-        const DType t = dtype_arg(dtype, a ? float_dtype_of(a, "X") : DType::Float64);
+        const DType t = dtype_arg(dtype, dtype_of(x, "X"));
         GmmTrainOptions o;
         o.num_components = n_components;
         if (init == "random_frames") o.init = GmmInit::RandomFrames;

@@ -7,6 +7,7 @@
 #include <variant>
 
 #include "arrays.hpp"
+#include "models.hpp"
 #include "ivkit/io/kaldi_reader.hpp"
 #include "ivkit/io/kaldi_writer.hpp"
 
@@ -16,13 +17,7 @@ namespace {
 enum class Kind { Matrix32, Matrix64, Vector32, Vector64 };
 
 Kind kind_arg(const std::string& kind, const py::object& dtype) {
-  bool f32 = true;
-  if (!dtype.is_none()) {
-    const py::dtype dt = py::dtype::from_args(dtype);
-    if (dt.is(py::dtype::of<double>())) f32 = false;
-    else if (!dt.is(py::dtype::of<float>()))
-      throw InvalidArgument(detail::message("dtype must be float32 or float64, got ", dt.attr("name").cast<std::string>()));
-  }
+  const bool f32 = dtype_arg(dtype, DType::Float32) == DType::Float32;
   if (kind == "matrix") return f32 ? Kind::Matrix32 : Kind::Matrix64;
   if (kind == "vector") return f32 ? Kind::Vector32 : Kind::Vector64;
   throw InvalidArgument(detail::message("kind must be 'matrix' or 'vector', got '", kind, "'"));
@@ -61,8 +56,9 @@ void bind_io(py::module_& m) {
   py::class_<PySequentialReader>(m, "SequentialReader",
       "Iterates over a Kaldi table in order: for key, array in SequentialReader('scp:feats.scp')")
       .def(py::init([](const std::string& rspecifier, const std::string& kind, py::object dtype) {
+             const Kind k = kind_arg(kind, dtype);  // reads Python objects: before the GIL is released
              py::gil_scoped_release release;
-             return PySequentialReader{open_table<KaldiSequentialReader>(kind_arg(kind, dtype), rspecifier)};
+             return PySequentialReader{open_table<KaldiSequentialReader>(k, rspecifier)};
            }),
            py::arg("rspecifier"), py::kw_only(), py::arg("kind") = "matrix", py::arg("dtype") = py::none())
       .def("__iter__", [](py::object self) { return self; })
@@ -84,8 +80,9 @@ void bind_io(py::module_& m) {
   py::class_<PyRandomAccessReader>(m, "RandomAccessReader",
       "A Kaldi table by key: reader['utt1'], 'utt1' in reader, reader.keys(), len(reader)")
       .def(py::init([](const std::string& rspecifier, const std::string& kind, py::object dtype) {
+             const Kind k = kind_arg(kind, dtype);  // reads Python objects: before the GIL is released
              py::gil_scoped_release release;
-             return PyRandomAccessReader{open_table<KaldiRandomAccessReader>(kind_arg(kind, dtype), rspecifier)};
+             return PyRandomAccessReader{open_table<KaldiRandomAccessReader>(k, rspecifier)};
            }),
            py::arg("rspecifier"), py::kw_only(), py::arg("kind") = "matrix", py::arg("dtype") = py::none())
       .def("__getitem__", [](PyRandomAccessReader& r, const std::string& key) {

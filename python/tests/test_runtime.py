@@ -73,3 +73,12 @@ def test_non_finite_input_names_the_frame():
         ivkit.DiagGmm([1.0], np.zeros((1, 2)), np.array([[1.0, -1.0]]))
     with pytest.raises(ivkit.InvalidArgument):
         ivkit.DiagGmm([0.3, 0.3], np.zeros((2, 2)), np.ones((2, 2)))
+
+
+def test_dtype_arguments_are_checked():
+    with pytest.raises(ivkit.InvalidArgument, match="dtype"):
+        ivkit.Plda.load("unused.ivk", dtype=np.int32)
+    with pytest.raises(ivkit.InvalidArgument, match="dtype"):
+        ivkit.io.read("ark:unused.ark", dtype=np.int16)
+    with pytest.raises(ivkit.InvalidArgument, match="dtype"):
+        ivkit.DiagGmm([1.0], np.zeros((1, 2)), np.ones((1, 2)), dtype=np.complex64)
