@@ -7,7 +7,7 @@ uncertainty=True)`` is ``FactorAnalyser.extract_ivectors``.
 
 import numpy as np
 
-from ._ivkit import InvalidArgument, IvectorExtractor, utterance_stats
+from ._ivkit import FullGmm, InvalidArgument, IvectorExtractor, utterance_stats
 
 __all__ = ["Statistics", "extract_ivectors", "IvectorExtractor", "utterance_stats"]
 
@@ -34,9 +34,12 @@ class Statistics:
         ``ivkit.io.read("scp:feats.scp")``). ``gselect=20, min_post=0.025`` is Kaldi's sid pipeline
         (``extract_ivectors.sh``) for a full-covariance UBM."""
         pairs = features.items() if hasattr(features, "items") else features
+        # The diagonal model that selects components, made once rather than for every utterance.
+        selector = ubm.to_diag() if gselect > 0 and isinstance(ubm, FullGmm) else None
         ids, zeroth, first = [], [], []
         for key, frames in pairs:
-            n, f = utterance_stats(ubm, frames, gselect=gselect, top_n=top_n, min_post=min_post, threads=threads)
+            n, f = utterance_stats(ubm, frames, gselect=gselect, top_n=top_n, min_post=min_post, threads=threads,
+                                   selector=selector)
             ids.append(key)
             zeroth.append(n.astype(dtype, copy=False))
             first.append(f.reshape(-1).astype(dtype, copy=False))

@@ -28,8 +28,18 @@ auto visit_ubm(py::handle ubm, F&& f) {
   throw InvalidArgument("ubm: expected an ivkit.DiagGmm or ivkit.FullGmm");
 }
 
+/// First-order statistics (U, C*D), also accepted as (U, C, D).
+template <class T>
+MatrixArg<T> first_order_arg(py::handle first) {
+  py::array f = py::array::ensure(first);
+  if (f && f.ndim() == 3) f = f.attr("reshape")(f.shape(0), f.shape(1) * f.shape(2));
+  return matrix_arg<T>(f ? py::handle(f) : first, "first", false);
+}
+
+/// `selector`: the diagonal model that selects the components (null: the UBM, or its diagonal).
 template <class Model, class Frames>
-UtteranceStats stats_of(const Model& ubm, const Frames& x, Index gselect, Index top_n, double min_post, int threads) {
+UtteranceStats stats_of(const Model& ubm, const Frames& x, Index gselect, Index top_n, double min_post, int threads,
+                        const PyDiagGmm* selector) {
   StatsOptions o;
   o.num_threads = threads_arg(threads);
   if (gselect > 0) {
@@ -37,9 +47,18 @@ UtteranceStats stats_of(const Model& ubm, const Frames& x, Index gselect, Index 
     // the model itself over them (gmm-gselect, fgmm-global-gselect-to-post).
     ScoringOptions so;
     so.num_threads = o.num_threads;
+    using T = typename Model::Scalar;
     GaussianSelection sel;
-    if constexpr (std::is_same_v<Model, FullGmm<typename Model::Scalar>>) sel = to_diag(ubm).gaussian_selection(x, gselect, so);
-    else sel = ubm.gaussian_selection(x, gselect, so);
+    if (selector) {
+      const auto* diag = std::get_if<DiagGmm<T>>(&selector->model);
+      if (!diag || diag->num_components() != ubm.num_components() || diag->dim() != ubm.dim())
+        throw InvalidArgument("utterance_stats: selector must be a DiagGmm of the UBM's size and dtype");
+      sel = diag->gaussian_selection(x, gselect, so);
+    } else if constexpr (std::is_same_v<Model, FullGmm<T>>) {
+      sel = to_diag(ubm).gaussian_selection(x, gselect, so);
+    } else {
+      sel = ubm.gaussian_selection(x, gselect, so);
+    }
     return stats_from_posteriors(ubm.selected_posteriors(x, sel, min_post, so), x, ubm.means(), o);
   }
   o.top_n = top_n;
@@ -50,22 +69,29 @@ UtteranceStats stats_of(const Model& ubm, const Frames& x, Index gselect, Index 
 }  // namespace
 
 void bind_ivector(py::module_& m) {
-  m.def("utterance_stats", [](py::handle ubm, py::handle x, Index gselect, Index top_n, double min_post, int threads) {
+  m.def("utterance_stats", [](py::handle ubm, py::handle x, Index gselect, Index top_n, double min_post, int threads,
+                              py::handle selector) {
+        if (!selector.is_none() && !py::isinstance<PyDiagGmm>(selector))
+          throw InvalidArgument("utterance_stats: selector must be an ivkit.DiagGmm");
+        // Read while the GIL is held; the computation below runs without it.
+        const PyDiagGmm* chooser = selector.is_none() ? nullptr : &selector.cast<const PyDiagGmm&>();
         return visit_ubm(ubm, [&](const auto& model) {
           using T = typename std::decay_t<decltype(model)>::Scalar;
           MatrixArg<T> f = matrix_arg<T>(x, "X", false);
           UtteranceStats st;
           {
             py::gil_scoped_release release;
-            st = stats_of(model, f.map, gselect, top_n, min_post, threads);
+            st = stats_of(model, f.map, gselect, top_n, min_post, threads, chooser);
           }
           return py::make_tuple(to_numpy(std::move(st.zeroth)), to_numpy(std::move(st.first)));
         });
       }, py::arg("ubm"), py::arg("X"), py::kw_only(), py::arg("gselect") = 0, py::arg("top_n") = 0, py::arg("min_post") = 0.0,
-      py::arg("threads") = 1,
+      py::arg("threads") = 1, py::arg("selector") = py::none(),
       "Zeroth (C,) and first-order (C, D) Baum-Welch statistics of one utterance, centred on the UBM means. "
       "gselect = n: Kaldi's sid pipeline (Gaussian selection on the diagonal model, posteriors of the UBM "
-      "over the selection pruned below min_post); else all components, or the top_n per frame.");
+      "over the selection pruned below min_post; `selector`, the diagonal model that selects, defaults to "
+      "the UBM's diagonal: pass ubm.to_diag() once when calling for many utterances); else all components, or "
+      "the top_n per frame.");
 
   py::class_<PyIvectorExtractor>(m, "IvectorExtractor",
       "Total-variability model: i-vectors are posterior means of w given an utterance's statistics")
@@ -108,9 +134,7 @@ void bind_ivector(py::module_& m) {
                          bool keep_prior_mean, Index batch_size, int threads) {
         return std::visit([&](const auto& x) -> py::object {
           using T = typename std::decay_t<decltype(x.prior_mean())>::Scalar;
-          py::array f = py::array::ensure(first);
-          if (f && f.ndim() == 3) f = f.attr("reshape")(f.shape(0), f.shape(1) * f.shape(2));
-          MatrixArg<T> n = matrix_arg<T>(zeroth, "zeroth", false), fm = matrix_arg<T>(f ? py::handle(f) : first, "first", false);
+          MatrixArg<T> n = matrix_arg<T>(zeroth, "zeroth", false), fm = first_order_arg<T>(first);
           ExtractOptions o;
           o.variances = uncertainty;
           if (method == "exact") o.method = ExtractionMethod::Exact;
@@ -145,9 +169,7 @@ void bind_ivector(py::module_& m) {
         return visit_ubm(ubm, [&](const auto& g) {
           using T = typename std::decay_t<decltype(g)>::Scalar;
           constexpr bool full = std::is_same_v<std::decay_t<decltype(g)>, FullGmm<T>>;
-          py::array f = py::array::ensure(first);
-          if (f && f.ndim() == 3) f = f.attr("reshape")(f.shape(0), f.shape(1) * f.shape(2));
-          MatrixArg<T> n = matrix_arg<T>(zeroth, "zeroth", false), fm = matrix_arg<T>(f ? py::handle(f) : first, "first", false);
+          MatrixArg<T> n = matrix_arg<T>(zeroth, "zeroth", false), fm = first_order_arg<T>(first);
           const Index C = g.num_components(), D = g.dim();
           if (n.map.cols() != C || fm.map.cols() != C * D || fm.map.rows() != n.map.rows())
             throw DimensionMismatch(detail::message("IvectorExtractor.train: statistics are ", n.map.rows(), " x ", n.map.cols(), " and ",

@@ -139,3 +139,17 @@ def test_training_increases_the_objective_and_separates_speakers(rng):
     assert ivkit.eer(s_full[target], s_full[label[:, None] != label[None, :]]).eer < 0.1
     with pytest.raises(ivkit.InvalidArgument, match="convention"):
         ivkit.IvectorExtractor.train(ubm, stats.zeroth, stats.first, R, convention="sidekit")
+
+
+def test_a_given_selector_gives_the_same_statistics(rng):
+    w, mu, var = random_diag_gmm_params(rng, 12, 3)
+    full = ivkit.DiagGmm(w, mu, var).to_full()
+    X = rng.standard_normal((300, 3)) * 2
+    n1, f1 = ivkit.utterance_stats(full, X, gselect=4, min_post=0.025)
+    n2, f2 = ivkit.utterance_stats(full, X, gselect=4, min_post=0.025, selector=full.to_diag())
+    np.testing.assert_array_equal(n1, n2)
+    np.testing.assert_array_equal(f1, f2)
+    with pytest.raises(ivkit.InvalidArgument, match="selector"):
+        ivkit.utterance_stats(full, X, gselect=4, selector=full)
+    with pytest.raises(ivkit.InvalidArgument, match="selector"):
+        ivkit.utterance_stats(full, X, gselect=4, selector=ivkit.DiagGmm([1.0], np.zeros((1, 3)), np.ones((1, 3))))
