@@ -17,9 +17,8 @@ import ivkit
 
 
 def load_npz(path):
-    with np.load(path) as data:
-        keys = sorted(data.files)
-        return keys, np.stack([np.asarray(data[k], dtype=np.float64).ravel() for k in keys])
+    """(ids, N x R float64 matrix) of an .npz holding one (R,) or (1, R) embedding per utterance."""
+    return ivkit.io.read_npz_embeddings(path, dtype=np.float64)
 
 
 def synthetic(rng, n_speakers, per_speaker, dim):

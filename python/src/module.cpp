@@ -16,6 +16,7 @@ void bind_scoring(py::module_& m);
 void bind_transforms(py::module_& m);
 void bind_features(py::module_& m);
 void bind_map(py::module_& m);
+void bind_npy(py::module_& m);
 #ifdef IVKIT_PYTHON_HAVE_SNDFILE
 void bind_wav(py::module_& m);
 #endif
@@ -85,6 +86,7 @@ PYBIND11_MODULE(_ivkit, m) {
   ivkit::python::bind_transforms(m);
   ivkit::python::bind_features(m);
   ivkit::python::bind_map(m);
+  ivkit::python::bind_npy(m);
 #ifdef IVKIT_PYTHON_HAVE_SNDFILE
   ivkit::python::bind_wav(m);
 #endif

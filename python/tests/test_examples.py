@@ -1,4 +1,4 @@
-"""The examples run: wav_to_eer.py on a small corpus of synthetic voices written here."""
+"""The examples run: wav_to_eer.py on a small corpus of synthetic voices written here, score_embeddings.py on .npz files."""
 import importlib.util
 import wave
 from pathlib import Path
@@ -58,3 +58,27 @@ def test_wav_to_eer_runs_on_synthetic_voices(tmp_path, rng, variant):
                                        "--extractor-iters", "2", "--threads", "1"])
     assert set(results) == {"PLDA", "cosine"}
     assert all(0.0 <= r <= 1.0 for r in results.values())
+
+
+def test_score_embeddings_reads_npz_files_as_espnet_writes_them(tmp_path):
+    example = load("score_embeddings")
+    in_memory, is_target = example.main([])
+    # The same synthetic sets written as ESPnet's embedding files (one (1, R) member per
+    # utterance for the enrolment, (R,) elsewhere); the scores follow from the files alone.
+    rng = np.random.default_rng(7)
+    train_keys, train = example.synthetic(rng, 200, 8, 40)
+    keys, vectors = example.synthetic(np.random.default_rng(8), 50, 4, 40)
+    first = np.array([k.endswith("-utt0") for k in keys])
+    np.savez(tmp_path / "train.npz", **dict(zip(train_keys, train)))
+    np.savez(tmp_path / "enrol.npz", **{k: v[None, :] for k, v in zip(np.array(keys)[first], vectors[first])})
+    np.savez_compressed(tmp_path / "test.npz", **dict(zip(np.array(keys)[~first], vectors[~first])))
+    enrol_keys = [k for k in keys if k.endswith("-utt0")]
+    test_keys = [k for k in keys if not k.endswith("-utt0")]
+    with open(tmp_path / "trials", "w") as f:
+        for e in enrol_keys:
+            for t in test_keys:
+                f.write(f"{e} {t} {'target' if e.split('-')[0] == t.split('-')[0] else 'nontarget'}\n")
+    from_files, file_targets = example.main(["--train", str(tmp_path / "train.npz"), "--enrol", str(tmp_path / "enrol.npz"),
+                                             "--test", str(tmp_path / "test.npz"), "--trials", str(tmp_path / "trials")])
+    np.testing.assert_array_equal(file_targets, is_target)
+    np.testing.assert_allclose(from_files, in_memory, rtol=1e-9, atol=1e-9)
