@@ -190,6 +190,21 @@ void bind_scoring(Cls& cls) {
         const EmUpdateOptions o = update_options(vf, avf, mw, mo, lo, mc, w, mu, var);
         return std::visit([&](const auto& m) { return PyModel{em_update(m, acc, o)}; }, s.model);
       }, py::arg("stats"), py::kw_only(), IVKIT_UPDATE_ARGS, "The M-step: a new model from this model's statistics")
+      .def("train_em", [](const PyModel& s, py::handle x, int num_iterations, double vf, double avf, double mw, double mo,
+                          const std::string& lo, double mc, bool w, bool mu, bool var, std::uint64_t seed, int threads) {
+        EmOptions o;
+        o.num_iterations = num_iterations;
+        o.update = update_options(vf, avf, mw, mo, lo, mc, w, mu, var);
+        o.update.seed = seed;
+        o.accumulate.num_threads = threads_arg(threads);
+        o.evaluate_final = false;
+        return std::visit([&](const auto& m) {
+          return PyModel{with_frames(m, x, [&](const auto& f, auto layout) { return train_em<decltype(layout)>(m, f, o); })};
+        }, s.model);
+      }, py::arg("X"), py::kw_only(), py::arg("num_iterations") = 10, IVKIT_UPDATE_ARGS, py::arg("seed") = 0,
+         py::arg("threads") = 1,
+         "num_iterations of EM on the frames from this model (ivkit-train-ubm's iterations; low-occupancy components "
+         "re-split with directions drawn from seed): a new model, the same for any thread count")
       .def("astype", [](const PyModel& s, py::object dtype) {
         const DType t = dtype_arg(dtype, s.dtype());
         return std::visit([&](const auto& m) {
@@ -324,9 +339,14 @@ void bind_gmm(py::module_& m) {
       "An initial diagonal GMM: greedy k-means++ and Lloyd iterations, or random frames (Kaldi's gmm-global-init-from-feats)");
 
   m.def("train_diag_gmm", [](py::handle x, Index n_components, const std::string& init, int num_iterations,
-                             Index initial_components, std::uint64_t seed, int threads, py::object dtype) {
+                             Index initial_components, Index max_init_frames, double vf, double avf, double mw, double mo,
+                             const std::string& lo, double mc, bool w, bool mu, bool var, std::uint64_t seed, int threads,
+                             py::object dtype) {
         const DType t = dtype_arg(dtype, dtype_of(x, "X"));
         GmmTrainOptions o;
+        o.max_init_frames = max_init_frames;
+        o.update = update_options(vf, avf, mw, mo, lo, mc, w, mu, var);
+        o.evaluate_final = false;
         o.num_components = n_components;
         if (init == "random_frames") o.init = GmmInit::RandomFrames;
         else if (init == "binary_split") o.init = GmmInit::BinarySplit;
@@ -344,8 +364,11 @@ void bind_gmm(py::module_& m) {
         };
         return t == DType::Float32 ? run(float{}) : run(double{});
       }, py::arg("X"), py::arg("n_components"), py::kw_only(), py::arg("init") = "random_frames", py::arg("num_iterations") = 20,
-      py::arg("initial_components") = 0, py::arg("seed") = 777, py::arg("threads") = 1, py::arg("dtype") = py::none(),
-      "Kaldi-style UBM training from scratch (ivkit-train-ubm's trainer); same model for any thread count");
+      py::arg("initial_components") = 0, py::arg("max_init_frames") = 200000, IVKIT_UPDATE_ARGS, py::arg("seed") = 777,
+      py::arg("threads") = 1, py::arg("dtype") = py::none(),
+      "Kaldi-style UBM training from scratch (ivkit-train-ubm's trainer): initial_components (0 = n_components) drawn "
+      "from at most max_init_frames random frames, mixing up to n_components; the update options as em_update's "
+      "(min_weight=1e-4 is the sid recipes' --min-gaussian-weight). Same model for any thread count");
 }
 
 }  // namespace ivkit::python

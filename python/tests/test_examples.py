@@ -1,5 +1,7 @@
 """The examples run: wav_to_eer.py on a small corpus of synthetic voices written here, score_embeddings.py on .npz files."""
 import importlib.util
+import os
+import subprocess
 import wave
 from pathlib import Path
 
@@ -42,22 +44,39 @@ def write_folder(folder, rng, speakers, utterances):
                 u2s.write(f"{key} {s}\n")
 
 
-@pytest.mark.parametrize("variant", [[], ["--full"]])
-def test_wav_to_eer_runs_on_synthetic_voices(tmp_path, rng, variant):
+def synthetic_corpus(root, rng):
     voices = {f"spk{i}": (rng.uniform(90, 250), rng.uniform([300, 900, 2200], [800, 2000, 3200])) for i in range(10)}
     train = dict(list(voices.items())[:6])
     test = dict(list(voices.items())[6:])
-    write_folder(tmp_path / "train", rng, train, 4)
-    write_folder(tmp_path / "eval", rng, test, 3)
+    write_folder(root / "train", rng, train, 4)
+    write_folder(root / "eval", rng, test, 3)
     keys = [f"{s}-{u}" for s in test for u in range(3)]
-    with open(tmp_path / "eval" / "trials", "w") as f:
+    with open(root / "eval" / "trials", "w") as f:
         for i, a in enumerate(keys):
             for b in keys[i + 1:]:
                 f.write(f"{a} {b} {'target' if a.split('-')[0] == b.split('-')[0] else 'nontarget'}\n")
-    results = load("wav_to_eer").main([str(tmp_path), "--num-gauss", "8", "--ivector-dim", "5", *variant,
-                                       "--extractor-iters", "2", "--threads", "1"])
-    assert set(results) == {"PLDA", "cosine"}
+
+
+SMALL = ["--num-gauss", "8", "--ivector-dim", "5", "--extractor-iters", "2", "--threads", "1"]
+
+
+@pytest.mark.parametrize("variant", [[], ["--full-ubm-iters", "0"]])
+def test_wav_to_eer_gives_speaker_recipes_scores(tmp_path, rng, variant):
+    """The Python recipe and the C++ program on the same WAV files and options: the same scores
+    (as both print them) and so the same EER."""
+    synthetic_corpus(tmp_path / "corpus", rng)
+    results = load("wav_to_eer").main([str(tmp_path / "corpus"), *SMALL, *variant, "--out", str(tmp_path / "py")])
+    assert set(results) == {"plda", "cosine_lda", "cosine_raw"}
     assert all(0.0 <= r <= 1.0 for r in results.values())
+    recipe = os.environ.get("IVKIT_SPEAKER_RECIPE")
+    if not recipe:
+        pytest.skip("speaker_recipe not built (IVKIT_BUILD_EXAMPLES=OFF)")
+    subprocess.run([recipe, str(tmp_path / "corpus"), *SMALL, *variant, "--out", str(tmp_path / "cpp")], check=True,
+                   capture_output=True)
+    for system in results:
+        python_scores = (tmp_path / "py" / "scores" / f"trials.{system}").read_text()
+        assert python_scores == (tmp_path / "cpp" / "scores" / f"trials.{system}").read_text(), system
+        assert len(python_scores.splitlines()) == 66
 
 
 def test_score_embeddings_reads_npz_files_as_espnet_writes_them(tmp_path):

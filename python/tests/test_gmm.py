@@ -143,6 +143,45 @@ def test_train_diag_gmm_fits_a_known_mixture(rng):
     np.testing.assert_array_equal(same.means, gmm.means)
 
 
+def test_train_em_is_repeated_naive_em(rng):
+    """train_em against iterations written here with posteriors and NumPy sums, diagonal and full."""
+    centres = np.array([[-3.0, 0.0, 1.0], [3.0, 0.5, -1.0], [0.0, 4.0, 0.0]])
+    X = np.vstack([c + rng.standard_normal((1500, 3)) * [0.5, 1.0, 0.7] for c in centres])
+    start = ivkit.DiagGmm(np.full(3, 1 / 3), centres + 0.5, np.ones((3, 3)))
+    model = start
+    for _ in range(3):
+        post, _ = model.posteriors(X)
+        nk = post.sum(axis=0)
+        means = post.T @ X / nk[:, None]
+        model = ivkit.DiagGmm(nk / nk.sum(), means, post.T @ X ** 2 / nk[:, None] - means ** 2)
+    trained = start.train_em(X, num_iterations=3, variance_floor=0.0, min_weight=0.0, min_occupancy=0.0)
+    np.testing.assert_allclose(trained.weights, model.weights, rtol=1e-9)
+    np.testing.assert_allclose(trained.means, model.means, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(trained.variances, model.variances, rtol=1e-7)
+    np.testing.assert_array_equal(start.train_em(X, num_iterations=3, threads=2).means, start.train_em(X, num_iterations=3).means)
+
+    full = start.to_full()
+    post, _ = full.posteriors(X)
+    nk = post.sum(axis=0)
+    means = post.T @ X / nk[:, None]
+    covs = np.stack([(post[:, k, None] * (X - means[k])).T @ (X - means[k]) / nk[k] for k in range(3)])
+    one = full.train_em(X, num_iterations=1, variance_floor=0.0, min_weight=0.0, min_occupancy=0.0)
+    assert isinstance(one, ivkit.FullGmm)
+    np.testing.assert_allclose(one.means, means, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(one.covariances, covs, rtol=1e-7, atol=1e-10)
+    with pytest.raises(ivkit.InvalidArgument):
+        start.train_em(X[:0], num_iterations=1)
+
+
+def test_train_diag_gmm_options_reach_the_trainer(rng):
+    X = rng.standard_normal((5000, 2)) + np.repeat([[-3.0, 0.0], [3.0, 0.0]], 2500, axis=0)
+    mixed = ivkit.train_diag_gmm(X, 4, initial_components=2, num_iterations=6, max_init_frames=1000, min_weight=1e-4)
+    assert mixed.n_components == 4
+    assert not np.array_equal(mixed.means, ivkit.train_diag_gmm(X, 4, initial_components=2, num_iterations=6).means)
+    with pytest.raises(ivkit.InvalidArgument, match="low_occupancy"):
+        ivkit.train_diag_gmm(X, 4, low_occupancy="drop")
+
+
 def test_model_files_round_trip(tmp_path, rng):
     w, mu, var = random_diag_gmm_params(rng, 4, 3)
     gmm = ivkit.DiagGmm(w, mu, var)
