@@ -19,6 +19,49 @@ TEST_CASE("parallel_for_blocks visits every block once") {
   parallel_for_blocks(0, 4, [](Index) { FAIL("no block expected"); });
 }
 
+TEST_CASE("parallel_for_blocks_with_state makes one state per thread and reuses it") {
+  for (int threads : {1, 2, 5}) {
+    std::atomic<int> made{0};
+    std::vector<std::atomic<int>> hits(41);
+    struct Scratch {
+      std::vector<double> buffer;
+      const double* data_seen = nullptr;
+      int uses = 0;
+    };
+    std::atomic<int> reused{0};
+    parallel_for_blocks_with_state(
+        41, threads,
+        [&] {
+          made++;
+          return Scratch{};
+        },
+        [&](Index b, Scratch& s) {
+          s.buffer.resize(1000);  // the second block of a thread finds the first's allocation
+          if (s.uses++ > 0 && s.data_seen == s.buffer.data()) reused++;
+          s.data_seen = s.buffer.data();
+          hits[static_cast<std::size_t>(b)]++;
+        });
+    for (auto& h : hits) CHECK(h.load() == 1);
+    CHECK(made.load() >= 1);
+    CHECK(made.load() <= threads);
+    CHECK(reused.load() == 41 - made.load());
+  }
+  int made = 0;
+  parallel_for_blocks_with_state(0, 3, [&] { return ++made; }, [](Index, int&) { FAIL("no block expected"); });
+  CHECK(made == 0);
+  for (int threads : {1, 3}) {
+    CHECK_THROWS_WITH(parallel_for_blocks_with_state(
+                          20, threads, [] { return 0; },
+                          [](Index b, int&) {
+                            if (b >= 7) throw std::runtime_error("block " + std::to_string(b));
+                          }),
+                      "block 7");
+    CHECK_THROWS_WITH(parallel_for_blocks_with_state(
+                          20, threads, []() -> int { throw std::runtime_error("no scratch"); }, [](Index, int&) {}),
+                      "no scratch");
+  }
+}
+
 TEST_CASE("ordered_block_reduce combines partials in block order for any thread count") {
   // Floating-point sums of values of very different magnitude depend on the order: the
   // reduction must give the same bits as the serial loop.

@@ -123,9 +123,9 @@ Matrix<typename Model::Scalar> component_log_likelihoods(const Model& model, con
   detail::check_frame_dim<Layout>(model, frames, fn);
   const Index n = num_frames<Layout>(frames), C = model.num_components(), B = detail::block_frames_for(model, opts);
   Matrix<Scalar> out(n, C);
-  parallel_for_blocks(num_blocks(n, B), opts.num_threads, [&](Index b) {
+  parallel_for_blocks_with_state(num_blocks(n, B), opts.num_threads, [] { return detail::ScoringWorkspace<Scalar>(); },
+                                 [&](Index b, detail::ScoringWorkspace<Scalar>& ws) {
     const Index begin = b * B, count = std::min(B, n - begin);
-    detail::ScoringWorkspace<Scalar> ws;
     detail::load_expanded_frames<Layout>(model, frames, begin, count, ws, fn);
     auto rows = out.middleRows(begin, count);
     rows.noalias() = ws.phi * model.scoring_weights().transpose();
@@ -150,9 +150,9 @@ void posteriors_into(const Model& model, const Eigen::MatrixBase<Derived>& frame
   const Index n = num_frames<Layout>(frames), C = model.num_components(), B = detail::block_frames_for(model, opts);
   out.resize(n, C);
   if (frame_log_likelihoods) frame_log_likelihoods->resize(n);
-  parallel_for_blocks(num_blocks(n, B), opts.num_threads, [&](Index b) {
+  parallel_for_blocks_with_state(num_blocks(n, B), opts.num_threads, [] { return detail::ScoringWorkspace<Scalar>(); },
+                                 [&](Index b, detail::ScoringWorkspace<Scalar>& ws) {
     const Index begin = b * B, count = std::min(B, n - begin);
-    detail::ScoringWorkspace<Scalar> ws;
     detail::load_expanded_frames<Layout>(model, frames, begin, count, ws, fn);
     auto rows = out.middleRows(begin, count);
     rows.noalias() = ws.phi * model.scoring_weights().transpose();
@@ -188,9 +188,9 @@ Vector<typename Model::Scalar> frame_log_likelihoods(const Model& model, const E
   detail::check_frame_dim<Layout>(model, frames, fn);
   const Index n = num_frames<Layout>(frames), C = model.num_components(), B = detail::block_frames_for(model, opts);
   Vector<Scalar> out(n);
-  parallel_for_blocks(num_blocks(n, B), opts.num_threads, [&](Index b) {
+  parallel_for_blocks_with_state(num_blocks(n, B), opts.num_threads, [] { return detail::ScoringWorkspace<Scalar>(); },
+                                 [&](Index b, detail::ScoringWorkspace<Scalar>& ws) {
     const Index begin = b * B, count = std::min(B, n - begin);
-    detail::ScoringWorkspace<Scalar> ws;
     detail::block_linear_terms<Layout>(model, frames, begin, count, ws, fn);
     for (Index i = 0; i < count; ++i) {
       Scalar* row = &ws.loglik(i, 0);
@@ -237,6 +237,7 @@ SparsePosteriors<typename Model::Scalar> top_n_posteriors(const Model& model, co
     std::vector<Index> counts;
     std::vector<std::int32_t> components;
     std::vector<Scalar> values;
+    detail::ScoringWorkspace<Scalar> ws;  // scratch, reused with the partial
   };
   ordered_block_reduce(
       num_blocks(n, B), opts.num_threads, [] { return Partial{}; },
@@ -245,7 +246,7 @@ SparsePosteriors<typename Model::Scalar> top_n_posteriors(const Model& model, co
         p.components.clear();
         p.values.clear();
         const Index begin = b * B, count = std::min(B, n - begin);
-        detail::ScoringWorkspace<Scalar> ws;
+        auto& ws = p.ws;
         detail::block_linear_terms<Layout>(model, frames, begin, count, ws, fn);
         std::vector<std::pair<Scalar, std::int32_t>> best(static_cast<std::size_t>(keep));
         for (Index i = 0; i < count; ++i) {
@@ -287,9 +288,9 @@ GaussianSelection gaussian_selection(const Model& model, const Eigen::MatrixBase
   GaussianSelection out;
   out.indices.resize(n, keep);
   out.frame_log_likelihoods.resize(n);
-  parallel_for_blocks(num_blocks(n, B), opts.num_threads, [&](Index b) {
+  parallel_for_blocks_with_state(num_blocks(n, B), opts.num_threads, [] { return detail::ScoringWorkspace<Scalar>(); },
+                                 [&](Index b, detail::ScoringWorkspace<Scalar>& ws) {
     const Index begin = b * B, count = std::min(B, n - begin);
-    detail::ScoringWorkspace<Scalar> ws;
     detail::block_linear_terms<Layout>(model, frames, begin, count, ws, fn);
     std::vector<std::pair<Scalar, std::int32_t>> best(static_cast<std::size_t>(keep));
     std::vector<Scalar> selected(static_cast<std::size_t>(keep));
@@ -341,9 +342,9 @@ Matrix<typename Model::Scalar> selected_log_likelihoods(const Model& model, cons
   Matrix<Scalar> out(n, k_sel);
   const auto& W = model.scoring_weights();
   const auto& g = model.log_constants();
-  parallel_for_blocks(num_blocks(n, B), opts.num_threads, [&](Index b) {
+  parallel_for_blocks_with_state(num_blocks(n, B), opts.num_threads, [] { return detail::ScoringWorkspace<Scalar>(); },
+                                 [&](Index b, detail::ScoringWorkspace<Scalar>& ws) {
     const Index begin = b * B, count = std::min(B, n - begin);
-    detail::ScoringWorkspace<Scalar> ws;
     detail::load_expanded_frames<Layout>(model, frames, begin, count, ws, fn);
     for (Index i = 0; i < count; ++i)
       for (Index k = 0; k < k_sel; ++k) {
