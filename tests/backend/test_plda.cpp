@@ -22,27 +22,6 @@ MatD random_spd(Index d, ivkit::Random& rng, double scale) {
   return scale * (a * a.transpose() / static_cast<double>(d) + 0.3 * MatD::Identity(d, d));
 }
 
-MatD naive_chol(const MatD& s) {
-  MatD l;
-  REQUIRE(ivkit_test::naive_cholesky(s, l));
-  return l;
-}
-
-/// log N(x; mean, cov), naively in double.
-double naive_log_gauss(const VecD& x, const VecD& mean, const MatD& cov) {
-  const MatD l = naive_chol(cov);
-  const Index d = x.size();
-  // Forward substitution l z = x - mean.
-  VecD z = x - mean;
-  for (Index i = 0; i < d; ++i) {
-    for (Index k = 0; k < i; ++k) z(i) -= l(i, k) * z(k);
-    z(i) /= l(i, i);
-  }
-  double logdet = 0;
-  for (Index i = 0; i < d; ++i) logdet += 2 * std::log(l(i, i));
-  return -0.5 * (d * ivkit::kLog2Pi + logdet + z.squaredNorm());
-}
-
 /// Joint log-density of the n vectors (columns of xs) of one speaker: mean mu each, covariance
 /// W + B on the diagonal blocks and B off the diagonal.
 double naive_same_speaker_loglike(const MatD& xs, const VecD& mu, const MatD& b, const MatD& w) {
@@ -54,7 +33,7 @@ double naive_same_speaker_loglike(const MatD& xs, const VecD& mu, const MatD& b,
     m.segment(i * d, d) = mu;
     for (Index j = 0; j < n; ++j) cov.block(i * d, j * d, d, d) = i == j ? MatD(w + b) : b;
   }
-  return naive_log_gauss(x, m, cov);
+  return ivkit_test::naive_log_gauss(x, m, cov);
 }
 
 struct TwoCovData {
@@ -70,7 +49,7 @@ TwoCovData draw_two_cov(Index d, Index speakers, Index max_per_speaker, ivkit::R
   for (Index i = 0; i < d; ++i) t.mu(i) = 2.0 * rng.normal();
   t.b = random_spd(d, rng, 4.0);
   t.w = random_spd(d, rng, 1.0);
-  const MatD lb = naive_chol(t.b), lw = naive_chol(t.w);
+  const MatD lb = ivkit_test::naive_cholesky_factor(t.b), lw = ivkit_test::naive_cholesky_factor(t.w);
   std::vector<VecD> rows;
   for (Index s = 0; s < speakers; ++s) {
     VecD z(d);
@@ -170,7 +149,7 @@ TEST_CASE("batched PLDA scores equal the direct Gaussian likelihood ratio, count
       MatD joint(d, counts[k] + 1);
       joint << enrol_sets[k], tests.row(j).transpose();
       const double naive = naive_same_speaker_loglike(joint, mu, b, w) - naive_same_speaker_loglike(enrol_sets[k], mu, b, w) -
-                           naive_log_gauss(tests.row(j).transpose(), mu, b + w);
+                           ivkit_test::naive_log_gauss(tests.row(j).transpose(), mu, b + w);
       CAPTURE(k);
       CAPTURE(j);
       CHECK(scores(static_cast<Index>(k), j) == doctest::Approx(naive).epsilon(1e-9));

@@ -12,23 +12,6 @@ using VecD = Eigen::VectorXd;
 
 namespace {
 
-MatD chol(const MatD& s) {
-  MatD l;
-  REQUIRE(ivkit_test::naive_cholesky(s, l));
-  return l;
-}
-
-double naive_log_gauss(const VecD& x, const VecD& mean, const MatD& cov) {
-  const MatD l = chol(cov);
-  VecD z = x - mean;
-  for (Index i = 0; i < z.size(); ++i) {
-    for (Index k = 0; k < i; ++k) z(i) -= l(i, k) * z(k);
-    z(i) /= l(i, i);
-  }
-  double logdet = 0;
-  for (Index i = 0; i < z.size(); ++i) logdet += 2 * std::log(l(i, i));
-  return -0.5 * (static_cast<double>(z.size()) * ivkit::kLog2Pi + logdet + z.squaredNorm());
-}
 
 struct Drawn {
   VecD mu;
@@ -47,7 +30,7 @@ Drawn draw(Index d, Index r, Index speakers, Index per, ivkit::Random& rng) {
     for (Index j = 0; j < d; ++j) a(i, j) = 0.5 * rng.normal();
   }
   t.sigma = a * a.transpose() + 0.5 * MatD::Identity(d, d);
-  const MatD ls = chol(t.sigma);
+  const MatD ls = ivkit_test::naive_cholesky_factor(t.sigma);
   t.x.resize(speakers * per, d);
   VecD y(r), e(d);
   for (Index s = 0; s < speakers; ++s) {
@@ -111,7 +94,7 @@ TEST_CASE("the reported log-likelihood is the joint Gaussian density of each spe
       mu.segment(3 * i, 3) = m.mean();
       for (Index j = 0; j < n; ++j) cov.block(3 * i, 3 * j, 3, 3) = i == j ? MatD(b + w) : b;
     }
-    naive += naive_log_gauss(xs, mu, cov);
+    naive += ivkit_test::naive_log_gauss(xs, mu, cov);
   }
   CHECK(report.log_likelihood.back() * static_cast<double>(t.x.rows()) == doctest::Approx(naive).epsilon(1e-10));
 }

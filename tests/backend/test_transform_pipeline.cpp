@@ -9,6 +9,7 @@
 #include <string>
 
 #include "ivkit/backend/transform_pipeline.hpp"
+#include "support/reference.hpp"
 #include "transform_reference.hpp"
 
 using tf_ref::Index;
@@ -17,10 +18,7 @@ using tf_ref::VecD;
 
 namespace {
 
-template <class S>
-constexpr double tol(double float_tol, double double_tol) {
-  return std::is_same_v<S, float> ? float_tol : double_tol;
-}
+using ivkit_test::tol;
 
 ivkit::LdaOptions lda_dim(Index dim) {
   ivkit::LdaOptions o;

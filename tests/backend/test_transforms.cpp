@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "ivkit/backend/transforms.hpp"
+#include "support/reference.hpp"
 #include "transform_reference.hpp"
 
 using tf_ref::Index;
@@ -14,10 +15,7 @@ using tf_ref::VecD;
 
 namespace {
 
-template <class S>
-constexpr double tol(double float_tol, double double_tol) {
-  return std::is_same_v<S, float> ? float_tol : double_tol;
-}
+using ivkit_test::tol;
 
 template <class S>
 MatD linear_of(const ivkit::AffineTransform<S>& t) {

@@ -10,6 +10,7 @@
 
 #include "ivkit/core/gemm_kernel.hpp"
 #include "ivkit/core/types.hpp"
+#include "support/skip.hpp"
 
 using ivkit::Index;
 using ivkit::Matrix;
@@ -40,7 +41,7 @@ void check_ragged_shapes(double tol) {
 
 TEST_CASE("gemm matches a wider product on ragged shapes, in float and double") {
   if constexpr (!ivkit::detail::kHaveGemmKernel) {
-    MESSAGE("no AVX-512: the kernel is not built");
+    ivkit_test::skip_test_case("no AVX-512 in this build: the kernel is not built");
     return;
   } else {
     check_ragged_shapes<float>(1e-5);
@@ -50,6 +51,7 @@ TEST_CASE("gemm matches a wider product on ragged shapes, in float and double") 
 
 TEST_CASE("gemm_add adds the float product to a double accumulator") {
   if constexpr (!ivkit::detail::kHaveGemmKernel) {
+    ivkit_test::skip_test_case("no AVX-512 in this build: the kernel is not built");
     return;
   } else {
     // M over two tiles of rows (the output prefetch runs two tiles ahead), N with a partial panel.
@@ -72,6 +74,7 @@ TEST_CASE("gemm_add adds the float product to a double accumulator") {
 
 TEST_CASE("gemm_add in double adds the double product to the accumulator") {
   if constexpr (!ivkit::detail::kHaveGemmKernel) {
+    ivkit_test::skip_test_case("no AVX-512 in this build: the kernel is not built");
     return;
   } else {
     // The double model's training path; M over two tiles of rows, N with a partial panel of 24.

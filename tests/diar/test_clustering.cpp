@@ -14,13 +14,13 @@
 
 using ivkit::Index;
 using ivkit::Linkage;
-using MatD = ivkit::Matrix<double>;
+using RowMatD = ivkit::Matrix<double>;
 
 namespace {
 
 /// Naive greedy agglomerative clustering: merge the best pair while its linkage (from the original
 /// scores) is above the threshold or until `k` clusters remain. Returns the partition as sets.
-std::set<std::set<Index>> naive(const MatD& s, Linkage linkage, double threshold, Index k) {
+std::set<std::set<Index>> naive(const RowMatD& s, Linkage linkage, double threshold, Index k) {
   std::vector<std::vector<Index>> clusters;
   for (Index i = 0; i < s.rows(); ++i) clusters.push_back({i});
   auto link = [&](const std::vector<Index>& a, const std::vector<Index>& b) {
@@ -65,10 +65,10 @@ std::set<std::set<Index>> partition(const std::vector<Index>& labels) {
 }
 
 /// Scores of windows from a few speakers: within-speaker pairs high, across low, with noise.
-MatD speaker_scores(Index n, Index speakers, ivkit::Random& rng) {
+RowMatD speaker_scores(Index n, Index speakers, ivkit::Random& rng) {
   std::vector<Index> who(static_cast<std::size_t>(n));
   for (auto& w : who) w = static_cast<Index>(rng.uniform_index(static_cast<std::uint64_t>(speakers)));
-  MatD s(n, n);
+  RowMatD s(n, n);
   for (Index i = 0; i < n; ++i)
     for (Index j = 0; j <= i; ++j) s(i, j) = s(j, i) = (who[static_cast<std::size_t>(i)] == who[static_cast<std::size_t>(j)] ? 2.0 : -2.0) + 1.5 * rng.normal();
   return s;
@@ -80,7 +80,7 @@ TEST_CASE("clustering equals naive greedy clustering for every linkage, threshol
   ivkit::Random rng(5);
   for (int trial = 0; trial < 12; ++trial) {
     const Index n = 5 + static_cast<Index>(rng.uniform_index(40));
-    const MatD s = speaker_scores(n, 1 + static_cast<Index>(rng.uniform_index(5)), rng);
+    const RowMatD s = speaker_scores(n, 1 + static_cast<Index>(rng.uniform_index(5)), rng);
     for (Linkage l : {Linkage::Average, Linkage::Complete, Linkage::Single}) {
       CAPTURE(n);
       CAPTURE(ivkit::linkage_name(l));
@@ -112,7 +112,7 @@ namespace {
 /// Naive greedy centroid clustering of unit-length embeddings: merge the two clusters whose mean
 /// embeddings are closest (squared Euclidean distance) while 1 - distance / 2 is above the
 /// threshold, or until k clusters remain.
-std::set<std::set<Index>> naive_centroid(const MatD& x, double threshold, Index k) {
+std::set<std::set<Index>> naive_centroid(const RowMatD& x, double threshold, Index k) {
   std::vector<std::vector<Index>> clusters;
   for (Index i = 0; i < x.rows(); ++i) clusters.push_back({i});
   auto mean = [&](const std::vector<Index>& c) {
@@ -147,15 +147,15 @@ TEST_CASE("centroid linkage on cosine scores equals greedy clustering of the mea
   ivkit::Random rng(8);
   for (int trial = 0; trial < 10; ++trial) {
     const Index n = 4 + static_cast<Index>(rng.uniform_index(35)), d = 6, speakers = 1 + static_cast<Index>(rng.uniform_index(4));
-    MatD centres(speakers, d);
+    RowMatD centres(speakers, d);
     for (Index i = 0; i < centres.size(); ++i) centres.data()[i] = rng.normal();
-    MatD x(n, d);
+    RowMatD x(n, d);
     for (Index i = 0; i < n; ++i) {
       x.row(i) = centres.row(static_cast<Index>(rng.uniform_index(static_cast<std::uint64_t>(speakers))));
       for (Index j = 0; j < d; ++j) x(i, j) += 0.6 * rng.normal();
       x.row(i).normalize();
     }
-    const MatD cosine = x * x.transpose();
+    const RowMatD cosine = x * x.transpose();
     CAPTURE(n);
     for (double threshold : {-0.5, 0.0, 0.3, 0.6, 0.9}) {
       CAPTURE(threshold);
@@ -175,7 +175,7 @@ TEST_CASE("centroid linkage on cosine scores equals greedy clustering of the mea
 
 TEST_CASE("clustering: labels in order of first appearance, limits, edge cases, bad input") {
   ivkit::Random rng(6);
-  const MatD s = speaker_scores(30, 3, rng);
+  const RowMatD s = speaker_scores(30, 3, rng);
   const auto r = ivkit::cluster(s);
   Index next = 0;
   for (Index l : r.labels) {
@@ -194,8 +194,8 @@ TEST_CASE("clustering: labels in order of first appearance, limits, edge cases, 
   o.min_clusters = 2;
   CHECK(ivkit::cluster(s, o).num_clusters == 2);
   // One window; windows that are all identical (every score equal: ties, deterministic).
-  CHECK(ivkit::cluster(MatD::Constant(1, 1, 0.0)).num_clusters == 1);
-  const MatD same = MatD::Constant(6, 6, 1.0);
+  CHECK(ivkit::cluster(RowMatD::Constant(1, 1, 0.0)).num_clusters == 1);
+  const RowMatD same = RowMatD::Constant(6, 6, 1.0);
   const auto a = ivkit::cluster(same), b = ivkit::cluster(same);
   CHECK(a.num_clusters == 1);
   ivkit::ClusteringOptions centroid;
@@ -210,12 +210,12 @@ TEST_CASE("clustering: labels in order of first appearance, limits, edge cases, 
   three.num_clusters = 50;
   CHECK(ivkit::cluster(same, three).num_clusters == 6);
   // Bad input.
-  CHECK_THROWS_AS(ivkit::cluster(MatD(0, 0)), ivkit::InvalidArgument);
-  CHECK_THROWS_AS(ivkit::cluster(MatD(2, 3)), ivkit::InvalidArgument);
-  MatD asym = s;
+  CHECK_THROWS_AS(ivkit::cluster(RowMatD(0, 0)), ivkit::InvalidArgument);
+  CHECK_THROWS_AS(ivkit::cluster(RowMatD(2, 3)), ivkit::InvalidArgument);
+  RowMatD asym = s;
   asym(1, 2) += 1.0;
   CHECK_THROWS_WITH_AS(ivkit::cluster(asym), doctest::Contains("dendrogram: the score matrix is not symmetric at (1, 2)"), ivkit::InvalidArgument);
-  MatD nan = s;
+  RowMatD nan = s;
   nan(3, 4) = nan(4, 3) = std::numeric_limits<double>::quiet_NaN();
   CHECK_THROWS_AS(ivkit::cluster(nan), ivkit::InvalidArgument);
   ivkit::ClusteringOptions bad;

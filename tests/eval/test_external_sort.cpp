@@ -24,7 +24,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr double kInf = std::numeric_limits<double>::infinity();
+constexpr double kInfinity = std::numeric_limits<double>::infinity();
 
 std::uint64_t bits(double x) {
   std::uint64_t u;
@@ -67,7 +67,7 @@ Labelled draw(std::size_t n, double target_rate, int levels, Random& rng, bool i
     const bool t = rng.uniform() < target_rate;
     double s = rng.normal() + (t ? 1.5 : 0.0);
     if (levels > 0) s = std::round(s * levels) / levels;
-    if (infinities && i % 997 == 3) s = (i % 2 ? kInf : -kInf);
+    if (infinities && i % 997 == 3) s = (i % 2 ? kInfinity : -kInfinity);
     d.scores.push_back(s);
     d.labels.push_back(t);
     (t ? d.tar : d.non).push_back(s);
@@ -306,7 +306,7 @@ TEST_CASE("sort_keys_in_place sorts like std::sort: spread, concentrated (one bu
       double x = rng.normal() * (kind == 0 ? 100.0 : 1.0);
       if (kind == 1) x = 1.0 + 0.01 * rng.uniform();  // one top-16-bit bucket
       if (kind == 2) x = std::round(x * 3);           // heavy ties
-      if (kind == 3) x = i % 5 == 0 ? (i % 2 ? 0.0 : -0.0) : (i % 7 == 0 ? (i % 2 ? kInf : -kInf) : x);
+      if (kind == 3) x = i % 5 == 0 ? (i % 2 ? 0.0 : -0.0) : (i % 7 == 0 ? (i % 2 ? kInfinity : -kInfinity) : x);
       keys[i] = detail::sort_key(x);
     }
     std::vector<std::uint64_t> want = keys;

@@ -9,12 +9,14 @@
 #include <ivkit/gmm/full_gmm.hpp>
 #include <vector>
 
+#include "support/reference.hpp"
+
 using namespace ivkit;
 
 namespace {
 
 template <class S>
-constexpr double tol() { return std::is_same_v<S, float> ? 2e-4 : 1e-10; }
+constexpr double scoring_tol() { return std::is_same_v<S, float> ? 2e-4 : 1e-10; }
 
 template <class S>
 DiagGmm<S> random_diag(Index C, Index D, std::uint64_t seed, double offset = 0.0) {
@@ -96,37 +98,26 @@ Eigen::MatrixXd random_frames(Index N, Index D, std::uint64_t seed, double scale
   return x;
 }
 
-/// Runs `check(frames_view)` on the same frames in the four layout x storage combinations.
-template <class S, class Check>
-void for_each_layout(const Eigen::MatrixXd& x, Check&& check) {
-  using RowMajorM = Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-  using ColMajorM = Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic, Eigen::ColMajor>;
-  SUBCASE("frames as rows, row-major") { check(FramesAsRows{}, RowMajorM(x.cast<S>())); }
-  SUBCASE("frames as rows, column-major") { check(FramesAsRows{}, ColMajorM(x.cast<S>())); }
-  SUBCASE("frames as columns, row-major") { check(FramesAsCols{}, RowMajorM(x.transpose().cast<S>())); }
-  SUBCASE("frames as columns, column-major") { check(FramesAsCols{}, ColMajorM(x.transpose().cast<S>())); }
-}
-
 template <class S, class Model>
 void check_dense_against_naive(const Model& g, const Eigen::MatrixXd& x) {
   const Eigen::MatrixXd ref_ll = naive_loglik(g, x.cast<S>().template cast<double>());
   const Eigen::VectorXd ref_lse = naive_lse(ref_ll);
-  for_each_layout<S>(x, [&](auto layout, const auto& frames) {
+  ivkit_test::for_each_layout<S>(x, [&](auto layout, const auto& frames) {
     using L = decltype(layout);
     ScoringOptions opts;
     opts.block_frames = 16;  // several blocks and a partial one
     const Matrix<S> ll = g.template component_log_likelihoods<L>(frames, opts);
     REQUIRE(ll.rows() == x.rows());
     REQUIRE(ll.cols() == g.num_components());
-    if (x.rows() > 0) CHECK((ll.template cast<double>() - ref_ll).cwiseAbs().maxCoeff() <= tol<S>() * 50);
+    if (x.rows() > 0) CHECK((ll.template cast<double>() - ref_ll).cwiseAbs().maxCoeff() <= scoring_tol<S>() * 50);
     Vector<S> frame_ll;
     const Matrix<S> post = g.template posteriors<L>(frames, &frame_ll, opts);
     REQUIRE(post.rows() == x.rows());
     for (Index t = 0; t < x.rows(); ++t) {
-      CHECK(std::abs(static_cast<double>(frame_ll(t)) - ref_lse(t)) <= tol<S>() * 50);
-      CHECK(std::abs(post.row(t).template cast<double>().sum() - 1.0) <= tol<S>());
+      CHECK(std::abs(static_cast<double>(frame_ll(t)) - ref_lse(t)) <= scoring_tol<S>() * 50);
+      CHECK(std::abs(post.row(t).template cast<double>().sum() - 1.0) <= scoring_tol<S>());
       for (Index c = 0; c < g.num_components(); ++c)
-        CHECK(std::abs(static_cast<double>(post(t, c)) - std::exp(ref_ll(t, c) - ref_lse(t))) <= tol<S>());
+        CHECK(std::abs(static_cast<double>(post(t, c)) - std::exp(ref_ll(t, c) - ref_lse(t))) <= scoring_tol<S>());
     }
     Matrix<S> reused = Matrix<S>::Constant(x.rows(), g.num_components(), S(-7));
     g.template posteriors_into<L>(frames, reused, nullptr, opts);
@@ -135,7 +126,7 @@ void check_dense_against_naive(const Model& g, const Eigen::MatrixXd& x) {
     g.template posteriors_into<L>(frames, resized, nullptr, opts);
     CHECK(resized == post);
     const Vector<S> ll2 = g.template log_likelihoods<L>(frames, opts);
-    if (x.rows() > 0) CHECK((ll2.template cast<double>() - ref_lse).cwiseAbs().maxCoeff() <= tol<S>() * 50);
+    if (x.rows() > 0) CHECK((ll2.template cast<double>() - ref_lse).cwiseAbs().maxCoeff() <= scoring_tol<S>() * 50);
   });
 }
 
@@ -188,7 +179,7 @@ TEST_CASE_TEMPLATE("top_n_posteriors follows Kaldi's gmm-global-get-post rule", 
   const Eigen::VectorXd lse = naive_lse(ll);
   const Index n = 4;
   const double min_post = 0.05;
-  for_each_layout<S>(x, [&](auto layout, const auto& frames) {
+  ivkit_test::for_each_layout<S>(x, [&](auto layout, const auto& frames) {
     using L = decltype(layout);
     ScoringOptions opts;
     opts.block_frames = 16;
@@ -208,9 +199,9 @@ TEST_CASE_TEMPLATE("top_n_posteriors follows Kaldi's gmm-global-get-post rule", 
       for (std::size_t k = 0; k < p.size(); ++k) {
         CHECK(sp.components[static_cast<std::size_t>(sp.begin(t)) + k] == p[k].second);
         CHECK(std::abs(static_cast<double>(sp.values[static_cast<std::size_t>(sp.begin(t)) + k]) - p[k].first / tot) <=
-              tol<S>());
+              scoring_tol<S>());
       }
-      CHECK(std::abs(static_cast<double>(sp.frame_log_likelihoods(t)) - lse(t)) <= tol<S>() * 50);
+      CHECK(std::abs(static_cast<double>(sp.frame_log_likelihoods(t)) - lse(t)) <= scoring_tol<S>() * 50);
     }
   });
 }
@@ -222,7 +213,7 @@ TEST_CASE_TEMPLATE("Gaussian selection and evaluation restricted to it", S, floa
   const Eigen::MatrixXd ll = naive_loglik(diag, x.cast<S>().template cast<double>());
   const Eigen::MatrixXd ll_full = naive_loglik(full, x.cast<S>().template cast<double>());
   const Index n = 5;
-  for_each_layout<S>(x, [&](auto layout, const auto& frames) {
+  ivkit_test::for_each_layout<S>(x, [&](auto layout, const auto& frames) {
     using L = decltype(layout);
     const GaussianSelection sel = diag.template gaussian_selection<L>(frames, n);
     REQUIRE(sel.num_frames() == x.rows());
@@ -236,7 +227,7 @@ TEST_CASE_TEMPLATE("Gaussian selection and evaluation restricted to it", S, floa
         CHECK(sel.indices(t, k) == p[static_cast<std::size_t>(k)].second);
         s += std::exp(p[static_cast<std::size_t>(k)].first - m);
       }
-      CHECK(std::abs(sel.frame_log_likelihoods(t) - (m + std::log(s))) <= tol<S>() * 50);
+      CHECK(std::abs(sel.frame_log_likelihoods(t) - (m + std::log(s))) <= scoring_tol<S>() * 50);
     }
     // The full-covariance model evaluated on the diagonal model's selection (Kaldi's fgmm-gselect path).
     const Matrix<S> restricted = full.template selected_log_likelihoods<L>(frames, sel);
@@ -245,7 +236,7 @@ TEST_CASE_TEMPLATE("Gaussian selection and evaluation restricted to it", S, floa
       double m = -1e300;
       for (Index k = 0; k < n; ++k) {
         const double ref = ll_full(t, sel.indices(t, k));
-        CHECK(std::abs(static_cast<double>(restricted(t, k)) - ref) <= tol<S>() * 50);
+        CHECK(std::abs(static_cast<double>(restricted(t, k)) - ref) <= scoring_tol<S>() * 50);
         m = std::max(m, ref);
       }
       double s = 0;
@@ -255,10 +246,10 @@ TEST_CASE_TEMPLATE("Gaussian selection and evaluation restricted to it", S, floa
       for (Index k = sp.begin(t); k < sp.end(t); ++k) {
         const auto c = sp.components[static_cast<std::size_t>(k)];
         CHECK(std::abs(static_cast<double>(sp.values[static_cast<std::size_t>(k)]) - std::exp(ll_full(t, c) - m) / s) <=
-              tol<S>());
+              scoring_tol<S>());
         total += static_cast<double>(sp.values[static_cast<std::size_t>(k)]);
       }
-      CHECK(std::abs(total - 1.0) <= tol<S>());
+      CHECK(std::abs(total - 1.0) <= scoring_tol<S>());
     }
   });
 }

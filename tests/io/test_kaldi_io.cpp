@@ -15,33 +15,22 @@
 #include "ivkit/io/kaldi_compressed.hpp"
 #include "ivkit/io/kaldi_io.hpp"
 #include "ivkit/io/kaldi_matrix.hpp"
+#include "support/bytes.hpp"
 
 namespace {
+
+using ivkit_test::le16;
+using ivkit_test::i32;
+using ivkit_test::f32;
+using ivkit_test::f64;
+using ivkit_test::kint;
+using ivkit_test::kMarker;
 
 using ivkit::Index;
 
 // Little-endian encodings built with shifts, independently of the library.
-std::string le32(std::uint32_t v) {
-  std::string s;
-  for (int i = 0; i < 4; ++i) s += static_cast<char>((v >> (8 * i)) & 0xff);
-  return s;
-}
-std::string le16(std::uint16_t v) { return std::string{static_cast<char>(v & 0xff), static_cast<char>(v >> 8)}; }
-std::string i32(std::int32_t v) { return le32(static_cast<std::uint32_t>(v)); }
-std::string f32(float f) {
-  std::uint32_t u;
-  std::memcpy(&u, &f, 4);
-  return le32(u);
-}
-std::string f64(double d) {
-  std::uint64_t u;
-  std::memcpy(&u, &d, 8);
-  return le32(static_cast<std::uint32_t>(u)) + le32(static_cast<std::uint32_t>(u >> 32));
-}
 // Kaldi's binary int32 with its size byte.
-std::string kint(std::int32_t v) { return std::string(1, '\x04') + i32(v); }
 
-const std::string kMarker("\0B", 2);
 
 template <class F>
 std::string emit(bool binary, F f) {

@@ -23,37 +23,29 @@
 #include "ivkit/io/kaldi_ivector_extractor.hpp"
 #include "ivkit/io/kaldi_plda.hpp"
 #include "ivkit/io/kaldi_transform.hpp"
+#include "support/bytes.hpp"
+#include "support/files.hpp"
 
 namespace {
+
+using ivkit_test::f32;
+using ivkit_test::f64;
+using ivkit_test::kint;
+using ivkit_test::kreal;
+using ivkit_test::kMarker;
+using ivkit_test::slurp;
+using ivkit_test::write_bytes;
 
 namespace fs = std::filesystem;
 using ivkit::ColMatrix;
 using ivkit::Index;
 using ivkit::Matrix;
 using ivkit::Vector;
-using MatD = Eigen::MatrixXd;
+using MatXd = Eigen::MatrixXd;
 using VecD = Eigen::VectorXd;
 
 // ---- bytes, built with shifts independently of the library -----------------------------------
 
-std::string le32(std::uint32_t v) {
-  std::string s;
-  for (int i = 0; i < 4; ++i) s += static_cast<char>((v >> (8 * i)) & 0xff);
-  return s;
-}
-std::string f32(float f) {
-  std::uint32_t u;
-  std::memcpy(&u, &f, 4);
-  return le32(u);
-}
-std::string f64(double d) {
-  std::uint64_t u;
-  std::memcpy(&u, &d, 8);
-  return le32(static_cast<std::uint32_t>(u)) + le32(static_cast<std::uint32_t>(u >> 32));
-}
-std::string kint(std::int32_t v) { return std::string(1, '\x04') + le32(static_cast<std::uint32_t>(v)); }
-std::string kreal(double d) { return std::string(1, '\x08') + f64(d); }
-const std::string kMarker("\0B", 2);
 
 template <class S>
 std::string val(double v) {
@@ -67,7 +59,7 @@ std::string bvec(const VecD& v) {
   return s;
 }
 template <class S>
-std::string bmat(const MatD& m) {
+std::string bmat(const MatXd& m) {
   std::string s = std::string(std::is_same_v<S, float> ? "FM " : "DM ") + kint(static_cast<std::int32_t>(m.rows())) +
                   kint(static_cast<std::int32_t>(m.cols()));
   for (Index i = 0; i < m.rows(); ++i)
@@ -75,7 +67,7 @@ std::string bmat(const MatD& m) {
   return s;
 }
 template <class S>
-std::string bpacked(const MatD& m) {  // lower triangle, row by row
+std::string bpacked(const MatXd& m) {  // lower triangle, row by row
   std::string s = std::string(std::is_same_v<S, float> ? "FP " : "DP ") + kint(static_cast<std::int32_t>(m.rows()));
   for (Index i = 0; i < m.rows(); ++i)
     for (Index j = 0; j <= i; ++j) s += val<S>(m(i, j));
@@ -84,31 +76,8 @@ std::string bpacked(const MatD& m) {  // lower triangle, row by row
 
 // ---- files ---------------------------------------------------------------------------------------
 
-struct TempDir {
-  fs::path path;
-  explicit TempDir(const std::string& name) {
-    path = fs::temp_directory_path() / ("ivkit_test_kaldi_models_" + name + "_" + std::to_string(::getpid()));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string operator/(const std::string& f) const { return (path / f).string(); }
-  std::size_t count() const { return static_cast<std::size_t>(std::distance(fs::directory_iterator(path), fs::directory_iterator{})); }
-};
+using ivkit_test::TempDir;
 
-std::string slurp(const std::string& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream os;
-  os << in.rdbuf();
-  return os.str();
-}
-void spit(const std::string& p, const std::string& bytes) {
-  std::ofstream out(p, std::ios::binary | std::ios::trunc);
-  out << bytes;
-}
 
 /// The message of the ivkit::FormatError `f` throws ("" and a failed check when it throws nothing
 /// or something else).
@@ -157,7 +126,7 @@ void check_truncations(const TempDir& dir, const std::string& fn, const std::str
                          fn, "mem", len);
     }
     if (len % file_step == 0) {
-      spit(path, prefix);
+      write_bytes(path, prefix);
       check_names_offset(format_error([&] { read_file(path); }), fn, path, len);
     }
   }
@@ -165,7 +134,7 @@ void check_truncations(const TempDir& dir, const std::string& fn, const std::str
   ivkit::KaldiInput in(is, "mem", fn.c_str());
   in.read_binary_marker();
   CHECK_NOTHROW(read_stream(in));
-  spit(path, bytes.substr(0, complete));
+  write_bytes(path, bytes.substr(0, complete));
   CHECK_NOTHROW(read_file(path));
 }
 
@@ -174,7 +143,7 @@ double tol() {
   return std::is_same_v<S, float> ? 2e-5 : 1e-12;
 }
 
-double max_rel(const MatD& a, const MatD& b) {
+double max_rel(const MatXd& a, const MatXd& b) {
   REQUIRE(a.rows() == b.rows());
   REQUIRE(a.cols() == b.cols());
   return (a - b).cwiseAbs().maxCoeff() / std::max(1.0, b.cwiseAbs().maxCoeff());
@@ -182,7 +151,7 @@ double max_rel(const MatD& a, const MatD& b) {
 
 /// i-vectors of Kaldi's convention: the first coordinate (near the prior offset) and the others
 /// compared separately.
-double ivector_err(const MatD& a, const MatD& b) {
+double ivector_err(const MatXd& a, const MatXd& b) {
   return std::max(max_rel(a.col(0), b.col(0)), max_rel(a.rightCols(a.cols() - 1), b.rightCols(b.cols() - 1)));
 }
 
@@ -190,8 +159,8 @@ double ivector_err(const MatD& a, const MatD& b) {
 
 // DiagGmm, C = 2, D = 3.
 VecD diag_weights() { return (VecD(2) << 0.25, 0.75).finished(); }
-MatD diag_means() { return (MatD(2, 3) << 1.0, -2.0, 0.5, 3.0, 0.25, -1.5).finished(); }
-MatD diag_vars() { return (MatD(2, 3) << 0.5, 2.0, 4.0, 0.25, 1.0, 8.0).finished(); }
+MatXd diag_means() { return (MatXd(2, 3) << 1.0, -2.0, 0.5, 3.0, 0.25, -1.5).finished(); }
+MatXd diag_vars() { return (MatXd(2, 3) << 0.5, 2.0, 4.0, 0.25, 1.0, 8.0).finished(); }
 // Kaldi's gconst, written out: log w - 0.5 (D log 2 pi + sum log var + sum mu^2 / var).
 VecD diag_gconsts_reference() {
   VecD g(2);
@@ -210,17 +179,17 @@ ivkit::DiagGmm<S> tiny_diag_gmm() {
 
 template <class S>
 std::string diag_gmm_binary(const VecD& gconsts) {
-  const MatD iv = diag_vars().cwiseInverse();
+  const MatXd iv = diag_vars().cwiseInverse();
   return kMarker + "<DiagGMM> <GCONSTS> " + bvec<S>(gconsts) + "<WEIGHTS> " + bvec<S>(diag_weights()) + "<MEANS_INVVARS> " +
          bmat<S>(diag_means().cwiseProduct(iv)) + "<INV_VARS> " + bmat<S>(iv) + "</DiagGMM> ";
 }
 
 // FullGmm, C = 2, D = 3: covariances L L^T with dyadic Cholesky factors, so the precisions are dyadic.
-MatD chol0() { return (MatD(3, 3) << 2, 0, 0, 1, 2, 0, 0, 1, 4).finished(); }
-MatD chol1() { return (MatD(3, 3) << 0.5, 0, 0, 0.25, 1, 0, -1, 0.5, 2).finished(); }
+MatXd chol0() { return (MatXd(3, 3) << 2, 0, 0, 1, 2, 0, 0, 1, 4).finished(); }
+MatXd chol1() { return (MatXd(3, 3) << 0.5, 0, 0, 0.25, 1, 0, -1, 0.5, 2).finished(); }
 // (L L^T)^-1 = L^-T L^-1 with L^-1 by forward substitution, written out.
-MatD inverse_of_llt(const MatD& L) {
-  MatD Li = MatD::Zero(3, 3);
+MatXd inverse_of_llt(const MatXd& L) {
+  MatXd Li = MatXd::Zero(3, 3);
   for (Index j = 0; j < 3; ++j) {
     Li(j, j) = 1 / L(j, j);
     for (Index i = j + 1; i < 3; ++i) {
@@ -229,7 +198,7 @@ MatD inverse_of_llt(const MatD& L) {
       Li(i, j) = -s / L(i, i);
     }
   }
-  MatD P(3, 3);
+  MatXd P(3, 3);
   for (Index i = 0; i < 3; ++i)
     for (Index j = 0; j < 3; ++j) {
       double s = 0;
@@ -238,7 +207,7 @@ MatD inverse_of_llt(const MatD& L) {
     }
   return P;
 }
-MatD full_means() { return (MatD(2, 3) << 1.0, -0.5, 2.0, -3.0, 0.75, 0.25).finished(); }
+MatXd full_means() { return (MatXd(2, 3) << 1.0, -0.5, 2.0, -3.0, 0.75, 0.25).finished(); }
 
 template <class S>
 ivkit::FullGmm<S> tiny_full_gmm() {
@@ -248,7 +217,7 @@ ivkit::FullGmm<S> tiny_full_gmm() {
 
 // Plda, d = 3.
 VecD plda_mean() { return (VecD(3) << 0.5, -1.25, 2.0).finished(); }
-MatD plda_transform() { return (MatD(3, 3) << 1.5, 0.25, 0, -0.5, 2, 0.125, 0, 1, 0.75).finished(); }
+MatXd plda_transform() { return (MatXd(3, 3) << 1.5, 0.25, 0, -0.5, 2, 0.125, 0, 1, 0.75).finished(); }
 VecD plda_psi() { return (VecD(3) << 4.5, 1.25, 0.0625).finished(); }
 
 template <class S>
@@ -258,18 +227,18 @@ ivkit::Plda<S> tiny_plda() {
 
 // ---- random models for the round trips ---------------------------------------------------------------
 
-MatD random_spd(ivkit::Random& rng, Index d) {
-  MatD a(d, d);
+MatXd random_spd(ivkit::Random& rng, Index d) {
+  MatXd a(d, d);
   for (Index i = 0; i < d; ++i)
     for (Index j = 0; j < d; ++j) a(i, j) = rng.normal();
-  return a * a.transpose() / static_cast<double>(d) + 0.5 * MatD::Identity(d, d);
+  return a * a.transpose() / static_cast<double>(d) + 0.5 * MatXd::Identity(d, d);
 }
 
 template <class S>
 ivkit::DiagGmm<S> random_diag_gmm(Index C, Index D, std::uint64_t seed) {
   ivkit::Random rng(seed);
   VecD w(C);
-  MatD mu(C, D), var(C, D);
+  MatXd mu(C, D), var(C, D);
   for (Index c = 0; c < C; ++c) {
     w(c) = 0.5 + rng.uniform();
     for (Index d = 0; d < D; ++d) {
@@ -285,7 +254,7 @@ template <class S>
 ivkit::FullGmm<S> random_full_gmm(Index C, Index D, std::uint64_t seed) {
   ivkit::Random rng(seed);
   VecD w(C);
-  MatD mu(C, D);
+  MatXd mu(C, D);
   std::vector<ColMatrix<S>> covs;
   for (Index c = 0; c < C; ++c) {
     w(c) = 0.5 + rng.uniform();
@@ -300,7 +269,7 @@ ivkit::FullGmm<S> random_full_gmm(Index C, Index D, std::uint64_t seed) {
 template <class S>
 ivkit::IvectorExtractor<S> random_extractor(Index C, Index D, Index R, bool full, std::uint64_t seed, double p = 100.0) {
   ivkit::Random rng(seed);
-  MatD ubm(C, D), T(C * D, R), var(C, D);
+  MatXd ubm(C, D), T(C * D, R), var(C, D);
   for (Index i = 0; i < ubm.size(); ++i) ubm.data()[i] = rng.normal();
   for (Index i = 0; i < T.size(); ++i) T.data()[i] = 0.3 * rng.normal();
   for (Index c = 0; c < C; ++c) T.block(c * D, 0, D, 1) = ubm.row(c).transpose() / p;
@@ -316,11 +285,11 @@ ivkit::IvectorExtractor<S> random_extractor(Index C, Index D, Index R, bool full
 
 /// Random statistics of U utterances, first order centred on nothing in particular.
 struct RandomStats {
-  MatD N, F;
+  MatXd N, F;
 };
 RandomStats random_stats(Index U, Index C, Index D, std::uint64_t seed) {
   ivkit::Random rng(seed);
-  RandomStats s{MatD(U, C), MatD(U, C * D)};
+  RandomStats s{MatXd(U, C), MatXd(U, C * D)};
   for (Index i = 0; i < s.N.size(); ++i) s.N.data()[i] = 20 * rng.uniform();
   for (Index i = 0; i < s.F.size(); ++i) s.F.data()[i] = 5 * rng.normal();
   return s;
@@ -329,16 +298,16 @@ RandomStats random_stats(Index U, Index C, Index D, std::uint64_t seed) {
 /// Kaldi's posterior mean of w (GetIvectorDistMean + GetIvectorDistPrior), in double from the
 /// stored parts and uncentred statistics X_c = F_c + N_c mu_c (F centred on mu).
 template <class S>
-MatD kaldi_ivectors(const ivkit::KaldiIvectorExtractorData<S>& x, const MatD& ubm_means, const RandomStats& st) {
+MatXd kaldi_ivectors(const ivkit::KaldiIvectorExtractorData<S>& x, const MatXd& ubm_means, const RandomStats& st) {
   const Index C = x.num_components(), D = x.dim(), R = x.ivector_dim(), U = st.N.rows();
-  MatD out(U, R);
+  MatXd out(U, R);
   for (Index u = 0; u < U; ++u) {
-    MatD L = MatD::Identity(R, R);
+    MatXd L = MatXd::Identity(R, R);
     VecD b = VecD::Zero(R);
     b(0) = x.prior_offset;
     for (Index c = 0; c < C; ++c) {
-      const MatD M = x.M.middleRows(c * D, D).template cast<double>();
-      const MatD P = x.sigma_inv[static_cast<std::size_t>(c)].template cast<double>();
+      const MatXd M = x.M.middleRows(c * D, D).template cast<double>();
+      const MatXd P = x.sigma_inv[static_cast<std::size_t>(c)].template cast<double>();
       VecD X(D);
       for (Index d = 0; d < D; ++d) X(d) = st.F(u, c * D + d) + st.N(u, c) * ubm_means(c, d);
       for (Index i = 0; i < R; ++i) {
@@ -392,7 +361,7 @@ TEST_CASE("DiagGmm: a text file written by hand as Kaldi writes it (7 digits), a
                            " ]\n<WEIGHTS>  [ 0.25 0.75 ]\n<MEANS_INVVARS>  [\n  2 -1 0.125 \n  12 0.25 -0.1875 ]\n"
                            "<INV_VARS>  [\n  2 0.5 0.25 \n  4 1 0.125 ]\n</DiagGMM> \n";
   TempDir dir("diag_text");
-  spit(dir / "text.dubm", text);
+  write_bytes(dir / "text.dubm", text);
   const auto f = ivkit::read_kaldi_diag_gmm<float>(dir / "text.dubm");
   const auto d = ivkit::read_kaldi_diag_gmm<double>(dir / "text.dubm");
   CHECK(d.means() == Matrix<double>(diag_means()));
@@ -418,7 +387,7 @@ TEST_CASE("DiagGmm: a text file written by hand as Kaldi writes it (7 digits), a
                      "<INV_VARS>  [\n  2 0.5 0.25 \n  4 1 0.125 ]\n</DiagGMM> \n") != std::string::npos);
 
   // Without <GCONSTS>, with Kaldi's old <DiagGMMBegin> / <DiagGMMEnd>.
-  spit(dir / "old.dubm", "<DiagGMMBegin> <WEIGHTS> [ 0.25 0.75 ] <MEANS_INVVARS> [ 2 -1 0.125 \n 12 0.25 -0.1875 ] "
+  write_bytes(dir / "old.dubm", "<DiagGMMBegin> <WEIGHTS> [ 0.25 0.75 ] <MEANS_INVVARS> [ 2 -1 0.125 \n 12 0.25 -0.1875 ] "
                          "<INV_VARS> [ 2 0.5 0.25 \n 4 1 0.125 ] <DiagGMMEnd> ");
   CHECK(ivkit::read_kaldi_diag_gmm<double>(dir / "old.dubm").means() == Matrix<double>(diag_means()));
 }
@@ -446,7 +415,7 @@ TEST_CASE("DiagGmm: invalid contents are FormatErrors naming the file and the fi
   // A stored gconst off by 0.5: rejected, unless the check is off (Kaldi ignores stored constants).
   VecD wrong = g;
   wrong(1) += 0.5;
-  spit(p, diag_gmm_binary<float>(wrong));
+  write_bytes(p, diag_gmm_binary<float>(wrong));
   const std::string msg = format_error([&] { ivkit::read_kaldi_diag_gmm<double>(p); });
   CHECK(msg.rfind("read_kaldi_diag_gmm: '" + p + "' (offset 22): the stored gconst of component 1 is ", 0) == 0);
   CHECK(msg.find("KaldiGmmReadOptions::check_gconsts = false") != std::string::npos);
@@ -454,32 +423,32 @@ TEST_CASE("DiagGmm: invalid contents are FormatErrors naming the file and the fi
   lax.check_gconsts = false;
   CHECK(ivkit::read_kaldi_diag_gmm<double>(p, lax).means() == Matrix<double>(diag_means()));
   // Kaldi computes its gconsts in float: float values pass the check.
-  spit(p, diag_gmm_binary<float>(g));
+  write_bytes(p, diag_gmm_binary<float>(g));
   CHECK_NOTHROW(ivkit::read_kaldi_diag_gmm<double>(p));
 
   const std::string head = "<DiagGMM> <WEIGHTS> [ 0.25 0.75 ] <MEANS_INVVARS> [ 1 2 3 \n 4 5 6 ] <INV_VARS> [ ";
-  spit(p, head + "1 1 1 \n 1 -2 1 ] </DiagGMM> ");
+  write_bytes(p, head + "1 1 1 \n 1 -2 1 ] </DiagGMM> ");
   CHECK(format_error([&] { ivkit::read_kaldi_diag_gmm<float>(p); }) ==
         "read_kaldi_diag_gmm: '" + p + "' (offset 79): the inverse variance of component 1, dimension 1 is -2; it must be positive and finite");
-  spit(p, head + "1 1 1 ] </DiagGMM> ");
+  write_bytes(p, head + "1 1 1 ] </DiagGMM> ");
   CHECK(format_error([&] { ivkit::read_kaldi_diag_gmm<float>(p); }) ==
         "read_kaldi_diag_gmm: '" + p + "' (offset 79): <INV_VARS> is 1 x 3 but <MEANS_INVVARS> is 2 x 3");
-  spit(p, "<DiagGMM> <WEIGHTS> [ 0 1 ] <MEANS_INVVARS> [ 1 \n 2 ] <INV_VARS> [ 1 \n 1 ] </DiagGMM> ");
+  write_bytes(p, "<DiagGMM> <WEIGHTS> [ 0 1 ] <MEANS_INVVARS> [ 1 \n 2 ] <INV_VARS> [ 1 \n 1 ] </DiagGMM> ");
   CHECK(format_error([&] { ivkit::read_kaldi_diag_gmm<double>(p); }) ==
         "read_kaldi_diag_gmm: '" + p +
             "' (offset 20): the file holds an invalid diagonal-covariance GMM: DiagGmm: weight of component 0 is 0; weights must be positive and finite");
-  spit(p, "<DiagGMM> <WEIGHTS> [ 0.5 0.5 ] <MEANS_INVVARS> [ 1 \n 2 ] <INV_VARS> [ 1 \n 1 ] <DiagGMM> ");
+  write_bytes(p, "<DiagGMM> <WEIGHTS> [ 0.5 0.5 ] <MEANS_INVVARS> [ 1 \n 2 ] <INV_VARS> [ 1 \n 1 ] <DiagGMM> ");
   CHECK(format_error([&] { ivkit::read_kaldi_diag_gmm<double>(p); }) ==
         "read_kaldi_diag_gmm: '" + p + "' (offset 79): expected token </DiagGMM>, found '<DiagGMM>'");
   // Weights that miss one by 3e-6 (beyond a double model's 1e-6, within 1e-4): divided by their sum.
-  spit(p, "<DiagGMM> <WEIGHTS> [ 0.3333333 0.6666667 0.000003 ] <MEANS_INVVARS> [ 1 \n 2 \n 3 ] <INV_VARS> [ 1 \n 1 \n 1 ] </DiagGMM> ");
+  write_bytes(p, "<DiagGMM> <WEIGHTS> [ 0.3333333 0.6666667 0.000003 ] <MEANS_INVVARS> [ 1 \n 2 \n 3 ] <INV_VARS> [ 1 \n 1 \n 1 ] </DiagGMM> ");
   const auto renorm = ivkit::read_kaldi_diag_gmm<double>(p);
   CHECK(renorm.weights().sum() == doctest::Approx(1.0).epsilon(1e-15));
   CHECK(renorm.weights()(0) == doctest::Approx(0.3333333 / 1.000003).epsilon(1e-15));
   // Weights summing to 1.0155, as gmm-global-init-from-feats writes on little data (it raises small
   // weights to --min-gaussian-weight without lowering the others): Kaldi uses them, ivkit divides
   // them by their sum and says so in the report; with renormalise_weights off they are refused.
-  spit(p, "<DiagGMM> <WEIGHTS> [ 0.5 0.4 0.1155 ] <MEANS_INVVARS> [ 1 \n 2 \n 3 ] <INV_VARS> [ 1 \n 1 \n 1 ] </DiagGMM> ");
+  write_bytes(p, "<DiagGMM> <WEIGHTS> [ 0.5 0.4 0.1155 ] <MEANS_INVVARS> [ 1 \n 2 \n 3 ] <INV_VARS> [ 1 \n 1 \n 1 ] </DiagGMM> ");
   ivkit::KaldiGmmReadReport report;
   const auto raised = ivkit::read_kaldi_diag_gmm<double>(p, {}, &report);
   CHECK(report.renormalised);
@@ -504,14 +473,14 @@ TEST_CASE("DiagGmm: invalid contents are FormatErrors naming the file and the fi
 
 TEST_CASE_TEMPLATE("FullGmm: the exact bytes of Kaldi's binary layout, and back", S, float, double) {
   const auto gmm = tiny_full_gmm<S>();
-  const MatD P0 = inverse_of_llt(chol0()), P1 = inverse_of_llt(chol1());
-  MatD miv(2, 3);
+  const MatXd P0 = inverse_of_llt(chol0()), P1 = inverse_of_llt(chol1());
+  MatXd miv(2, 3);
   miv.row(0) = (P0 * full_means().row(0).transpose()).transpose();
   miv.row(1) = (P1 * full_means().row(1).transpose()).transpose();
   // gconsts against the formula log w - 0.5 (D log 2 pi + log|S| + mu^T P mu), log|S| = 2 sum log L_ii.
   for (Index c = 0; c < 2; ++c) {
-    const MatD& L = c == 0 ? chol0() : chol1();
-    const MatD& P = c == 0 ? P0 : P1;
+    const MatXd& L = c == 0 ? chol0() : chol1();
+    const MatXd& P = c == 0 ? P0 : P1;
     const VecD mu = full_means().row(c).transpose();
     const double ref = std::log(diag_weights()(c)) -
                        0.5 * (3 * std::log(2 * M_PI) + 2 * L.diagonal().array().log().sum() + mu.dot(P * mu));
@@ -537,7 +506,7 @@ TEST_CASE_TEMPLATE("FullGmm: the exact bytes of Kaldi's binary layout, and back"
   CHECK(os.str().find("<MEANS_INVCOVARS>  [\n  ") != std::string::npos);
   CHECK(os.str().find("<INV_COVARS> [\n0.31640625 \n-0.1328125 0.265625 \n0.015625 -0.03125 0.0625 ]\n[\n") != std::string::npos);
   CHECK(os.str().substr(os.str().size() - 14) == "]\n</FullGMM> \n");
-  spit(dir / "text.ubm", os.str());
+  write_bytes(dir / "text.ubm", os.str());
   CHECK(max_rel(ivkit::read_kaldi_full_gmm<S>(dir / "text.ubm").means().template cast<double>(), full_means()) < 8 * tol<S>());
 }
 
@@ -560,7 +529,7 @@ TEST_CASE_TEMPLATE("FullGmm: round trips in binary and text; a wrong type and a 
   CHECK(format_error([&] { ivkit::read_kaldi_full_gmm<S>(dir / "final.dubm"); }) ==
         "read_kaldi_full_gmm: '" + (dir / "final.dubm") +
             "' (offset 0): expected a full-covariance GMM (token <FullGMM>), found '<DiagGMM>' (a diagonal-covariance GMM: read it with read_kaldi_diag_gmm)");
-  spit(dir / "bad.ubm", "<FullGMM> <WEIGHTS> [ 1 ] <MEANS_INVCOVARS> [ 1 2 ] <INV_COVARS> [\n1 \n2 1 ]\n</FullGMM> ");
+  write_bytes(dir / "bad.ubm", "<FullGMM> <WEIGHTS> [ 1 ] <MEANS_INVCOVARS> [ 1 2 ] <INV_COVARS> [\n1 \n2 1 ]\n</FullGMM> ");
   CHECK(format_error([&] { ivkit::read_kaldi_full_gmm<S>(dir / "bad.ubm"); }) ==
         "read_kaldi_full_gmm: '" + (dir / "bad.ubm") + "' (offset 65): the inverse covariance of component 0 is not positive definite");
 }
@@ -581,18 +550,18 @@ TEST_CASE_TEMPLATE("Plda: the exact bytes of Kaldi's layout in both modes, and b
   for (const std::string f : {"plda", "plda.txt"}) {
     const auto back = ivkit::read_kaldi_plda<S>(dir / f);
     CHECK(back.mean().template cast<double>() == plda_mean());
-    CHECK(MatD(back.transform().template cast<double>()) == plda_transform());
+    CHECK(MatXd(back.transform().template cast<double>()) == plda_transform());
     CHECK(back.psi().template cast<double>() == plda_psi());
     CHECK(back.offset().template cast<double>() == -(plda_transform() * plda_mean()));  // Kaldi's derived offset
   }
   // Kaldi's float text (7 digits) and a FV/FM file read as well.
-  spit(dir / "f", kMarker + "<Plda> " + bvec<float>(plda_mean()) + bmat<float>(plda_transform()) + bvec<float>(plda_psi()) + "</Plda> ");
+  write_bytes(dir / "f", kMarker + "<Plda> " + bvec<float>(plda_mean()) + bmat<float>(plda_transform()) + bvec<float>(plda_psi()) + "</Plda> ");
   CHECK(ivkit::read_kaldi_plda<S>(dir / "f").psi().template cast<double>() == plda_psi());
 }
 
 TEST_CASE_TEMPLATE("Plda: round trips and invalid models", S, float, double) {
   ivkit::Random rng(5);
-  const MatD between = random_spd(rng, 4), within = random_spd(rng, 4);
+  const MatXd between = random_spd(rng, 4), within = random_spd(rng, 4);
   const VecD mean = (VecD(4) << 1, -2, 0.5, 3).finished();
   const auto plda = ivkit::Plda<S>::from_covariances(mean.cast<S>(), between.cast<S>(), within.cast<S>());
   TempDir dir("plda_rt");
@@ -603,13 +572,13 @@ TEST_CASE_TEMPLATE("Plda: round trips and invalid models", S, float, double) {
     CHECK(back.transform() == plda.transform());
     CHECK(back.psi() == plda.psi());
   }
-  spit(dir / "neg", "<Plda> [ 0 0 ] [\n 1 0 \n 0 1 ]\n [ 1 -0.5 ]\n</Plda> ");
+  write_bytes(dir / "neg", "<Plda> [ 0 0 ] [\n 1 0 \n 0 1 ]\n [ 1 -0.5 ]\n</Plda> ");
   CHECK(format_error([&] { ivkit::read_kaldi_plda<S>(dir / "neg"); }) ==
         "read_kaldi_plda: '" + (dir / "neg") + "' (offset 31): psi(1) = -0.5 is negative");
-  spit(dir / "sing", "<Plda> [ 0 0 ] [\n 1 2 \n 2 4 ]\n [ 1 0.5 ]\n</Plda> ");
+  write_bytes(dir / "sing", "<Plda> [ 0 0 ] [\n 1 2 \n 2 4 ]\n [ 1 0.5 ]\n</Plda> ");
   CHECK(format_error([&] { ivkit::read_kaldi_plda<S>(dir / "sing"); }) ==
         "read_kaldi_plda: '" + (dir / "sing") + "' (offset 15): the file holds an invalid PLDA model: Plda: the transform (2 x 2) is singular");
-  spit(dir / "size", "<Plda> [ 0 0 ] [\n 1 0 0 \n 0 1 0 ]\n [ 1 0.5 ]\n</Plda> ");
+  write_bytes(dir / "size", "<Plda> [ 0 0 ] [\n 1 0 0 \n 0 1 0 ]\n [ 1 0.5 ]\n</Plda> ");
   CHECK(format_error([&] { ivkit::read_kaldi_plda<S>(dir / "size"); }) ==
         "read_kaldi_plda: '" + (dir / "size") + "' (offset 15): the transform is 2 x 3 but the mean has 2 entries");
 }
@@ -625,7 +594,7 @@ TEST_CASE("IvectorExtractor: the exact bytes of Kaldi's layout in both modes") {
   var << 0.5, 2, 4, 0.25;
   const ivkit::IvectorExtractor<double> ex(ubm, Matrix<double>::Zero(2, 2), T, var, (Vector<double>(2) << 100, 0).finished());
   const Vector<double> w = (Vector<double>(2) << 0.25, 0.75).finished();
-  const MatD P0 = (MatD(2, 2) << 2, 0, 0, 0.5).finished(), P1 = (MatD(2, 2) << 0.25, 0, 0, 4).finished();
+  const MatXd P0 = (MatXd(2, 2) << 2, 0, 0, 0.5).finished(), P1 = (MatXd(2, 2) << 0.25, 0, 0, 4).finished();
   const std::string binary = kMarker + "<IvectorExtractor> <w> DM " + kint(0) + kint(0) + "<w_vec> " + bvec<double>(w) + "<M> " + kint(2) +
                              bmat<double>(T.topRows(2)) + bmat<double>(T.bottomRows(2)) + "<SigmaInv> " + bpacked<double>(P0) +
                              bpacked<double>(P1) + "<IvectorOffset> " + kreal(100) + "</IvectorExtractor> ";
@@ -649,7 +618,7 @@ TEST_CASE("IvectorExtractor: the exact bytes of Kaldi's layout in both modes") {
     CHECK(data.prior_offset == 100);
     CHECK(!data.ivector_dependent_weights());
     CHECK(data.M == T);
-    CHECK(MatD(data.sigma_inv[1]) == P1);
+    CHECK(MatXd(data.sigma_inv[1]) == P1);
     const auto back = ivkit::read_kaldi_ivector_extractor(dir / f, ubm);
     CHECK(back.convention() == ivkit::PriorConvention::KaldiOffset);
     CHECK(!back.full_covariance());  // exactly diagonal SigmaInv: a diagonal model
@@ -673,29 +642,29 @@ TEST_CASE_TEMPLATE("IvectorExtractor: round trips give the i-vectors of Kaldi's 
     ubm_w /= ubm_w.sum();
     ivkit::ExtractOptions eo;
     eo.variances = false;
-    const MatD orig = ex.extract_matrices(st.N.cast<S>(), st.F.cast<S>(), eo).means.template cast<double>();
+    const MatXd orig = ex.extract_matrices(st.N.cast<S>(), st.F.cast<S>(), eo).means.template cast<double>();
     for (const bool binary : {true, false}) {
       ivkit::write_kaldi_ivector_extractor(dir / "final.ie", ex, ubm_w, binary);
       const auto data = ivkit::read_kaldi_ivector_extractor_data<S>(dir / "final.ie");
       CHECK(data.weights == ubm_w);
       CHECK(data.M == ex.T());
-      const MatD ubm = ex.ubm_means().template cast<double>();
-      const MatD kaldi = kaldi_ivectors(data, ubm, st);
+      const MatXd ubm = ex.ubm_means().template cast<double>();
+      const MatXd kaldi = kaldi_ivectors(data, ubm, st);
       const auto back = ivkit::read_kaldi_ivector_extractor<S>(dir / "final.ie", ex.ubm_means());
       CHECK(back.full_covariance() == full);
-      const MatD got = back.extract_matrices(st.N.cast<S>(), st.F.cast<S>(), eo).means.template cast<double>();
+      const MatXd got = back.extract_matrices(st.N.cast<S>(), st.F.cast<S>(), eo).means.template cast<double>();
       CHECK(ivector_err(got, kaldi) < (std::is_same_v<S, float> ? 1e-4 : 1e-10));
       CHECK(ivector_err(got, orig) < (std::is_same_v<S, float> ? 1e-4 : 1e-10));
       // Statistics centred on other means (e.g. another UBM): the same i-vectors when the extractor
       // is built with those means, as m = 0 makes Kaldi's linear term independent of the centring.
-      MatD shifted_ubm = ubm;
+      MatXd shifted_ubm = ubm;
       shifted_ubm.array() += 0.75;
       RandomStats st2 = st;
       for (Index u = 0; u < U; ++u)
         for (Index c = 0; c < C; ++c)
           for (Index d = 0; d < D; ++d) st2.F(u, c * D + d) -= st.N(u, c) * 0.75;
       const auto moved = ivkit::read_kaldi_ivector_extractor<S>(dir / "final.ie", Matrix<S>(shifted_ubm.cast<S>()));
-      const MatD got2 = moved.extract_matrices(st2.N.cast<S>(), st2.F.cast<S>(), eo).means.template cast<double>();
+      const MatXd got2 = moved.extract_matrices(st2.N.cast<S>(), st2.F.cast<S>(), eo).means.template cast<double>();
       CHECK(ivector_err(got2, kaldi) < (std::is_same_v<S, float> ? 2e-4 : 1e-10));
     }
   }
@@ -748,22 +717,22 @@ TEST_CASE("IvectorExtractor: Kaldi's weight projection w_, other conventions, an
 
   // Invalid files.
   const std::string f = dir / "bad.ie";
-  spit(f, "<IvectorExtractor> <w> [ ] <w_vec> [ ] <M> 0 <SigmaInv> <IvectorOffset> 100 </IvectorExtractor> ");
+  write_bytes(f, "<IvectorExtractor> <w> [ ] <w_vec> [ ] <M> 0 <SigmaInv> <IvectorOffset> 100 </IvectorExtractor> ");
   CHECK(format_error([&] { ivkit::read_kaldi_ivector_extractor_data<double>(f); }) ==
         "read_kaldi_ivector_extractor: '" + f + "' (offset 43): the extractor has 0 components; it needs at least one");
   // A corrupt component count is caught before M is allocated (at least 2 bytes per text value).
   const std::string big = "<IvectorExtractor> <w> [ ] <w_vec> [ ] <M> 2000000000 [ 1 2 ]";
-  spit(f, big + " <SigmaInv> ");
+  write_bytes(f, big + " <SigmaInv> ");
   CHECK(format_error([&] { ivkit::read_kaldi_ivector_extractor_data<double>(f); }) ==
         "read_kaldi_ivector_extractor: '" + f + "' (offset " + std::to_string(big.size()) +
             "): truncated: the 1999999999 further matrices of <M> needs 7999999996 bytes but only 12 remain");
-  spit(f, "<IvectorExtractor> <w> [ ] <w_vec> [ ] <M> 2 [ 1 2 ] [ 1 2 \n 3 4 ] <SigmaInv> ");
+  write_bytes(f, "<IvectorExtractor> <w> [ ] <w_vec> [ ] <M> 2 [ 1 2 ] [ 1 2 \n 3 4 ] <SigmaInv> ");
   CHECK(format_error([&] { ivkit::read_kaldi_ivector_extractor_data<double>(f); }) ==
         "read_kaldi_ivector_extractor: '" + f + "' (offset 53): M of component 1 is 2 x 2 but M of component 0 is 1 x 2");
-  spit(f, "<IvectorExtractor> <w> [ ] <w_vec> [ ] <M> 1 [ 1 2 ] <SigmaInv> [\n-1 ]\n<IvectorOffset> 100 </IvectorExtractor> ");
+  write_bytes(f, "<IvectorExtractor> <w> [ ] <w_vec> [ ] <M> 1 [ 1 2 ] <SigmaInv> [\n-1 ]\n<IvectorOffset> 100 </IvectorExtractor> ");
   CHECK(format_error([&] { ivkit::read_kaldi_ivector_extractor_data<double>(f); }) ==
         "read_kaldi_ivector_extractor: '" + f + "' (offset 64): SigmaInv of component 0 is not positive definite");
-  spit(f, "<IvectorExtractor> <w> [ ] <w_vec> [ 1 1 ] <M> 1 [ 1 2 ] <SigmaInv> [\n1 ]\n<IvectorOffset> 100 </IvectorExtractor> ");
+  write_bytes(f, "<IvectorExtractor> <w> [ ] <w_vec> [ 1 1 ] <M> 1 [ 1 2 ] <SigmaInv> [\n1 ]\n<IvectorOffset> 100 </IvectorExtractor> ");
   CHECK(format_error([&] { ivkit::read_kaldi_ivector_extractor_data<double>(f); }) ==
         "read_kaldi_ivector_extractor: '" + f + "' (offset 35): <w_vec> has 2 entries but the extractor has C = 1");
   CHECK_THROWS_WITH_AS(ivkit::read_kaldi_ivector_extractor(dir / "a.ie", Matrix<double>(Matrix<double>::Zero(3, 2))),
@@ -810,7 +779,7 @@ TEST_CASE_TEMPLATE("transforms: [A | b] and [A] files, layouts chosen as ivector
   CHECK_THROWS_WITH_AS(ivkit::write_kaldi_transform(dir / "x.mat", affine, true, ivkit::KaldiTransformLayout::Linear),
                        "write_kaldi_transform: the transform has a non-zero offset, which the linear layout [A] cannot hold",
                        ivkit::InvalidArgument);
-  spit(dir / "one.mat", " [\n  1 \n  2 ]\n");
+  write_bytes(dir / "one.mat", " [\n  1 \n  2 ]\n");
   CHECK(format_error([&] { ivkit::read_kaldi_transform<S>(dir / "one.mat"); }) ==
         "read_kaldi_transform: '" + (dir / "one.mat") + "' (offset 1): a 2 x 1 matrix is not an affine transform [A | b]");
   // Applying the read transform is y = A x + b.

@@ -20,6 +20,8 @@
 #include "ivkit/io/kaldi_reader.hpp"
 #include "ivkit/io/kaldi_specifier.hpp"
 #include "ivkit/io/kaldi_writer.hpp"
+#include "support/bytes.hpp"
+#include "support/files.hpp"
 
 namespace fs = std::filesystem;
 
@@ -32,24 +34,18 @@ namespace fs = std::filesystem;
 
 namespace {
 
+using ivkit_test::i32;
+using ivkit_test::f32;
+using ivkit_test::kint;
+using ivkit_test::kMarker;
+using ivkit_test::slurp;
+using ivkit_test::write_bytes;
+
 using ivkit::Index;
 using MatF = ivkit::Matrix<float>;
 using MatD = ivkit::Matrix<double>;
 using VecF = ivkit::Vector<float>;
 
-std::string le32(std::uint32_t v) {
-  std::string s;
-  for (int i = 0; i < 4; ++i) s += static_cast<char>((v >> (8 * i)) & 0xff);
-  return s;
-}
-std::string i32(std::int32_t v) { return le32(static_cast<std::uint32_t>(v)); }
-std::string f32(float f) {
-  std::uint32_t u;
-  std::memcpy(&u, &f, 4);
-  return le32(u);
-}
-std::string kint(std::int32_t v) { return std::string(1, '\x04') + i32(v); }
-const std::string kMarker("\0B", 2);
 
 /// Kaldi's binary float matrix object, built from the documented layout.
 std::string fm_object(const MatD& m) {
@@ -59,31 +55,8 @@ std::string fm_object(const MatD& m) {
   return s;
 }
 
-struct TempDir {
-  fs::path path;
-  explicit TempDir(const std::string& name) {
-    path = fs::temp_directory_path() / ("ivkit_test_kaldi_" + name + "_" + std::to_string(::getpid()));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string operator/(const std::string& f) const { return (path / f).string(); }
-  std::size_t count() const { return static_cast<std::size_t>(std::distance(fs::directory_iterator(path), fs::directory_iterator{})); }
-};
+using ivkit_test::TempDir;
 
-std::string slurp(const std::string& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream os;
-  os << in.rdbuf();
-  return os.str();
-}
-void spit(const std::string& p, const std::string& bytes) {
-  std::ofstream out(p, std::ios::binary | std::ios::trunc);
-  out << bytes;
-}
 
 MatD mat(Index r, Index c, double start) {
   MatD m(r, c);
@@ -259,12 +232,12 @@ TEST_CASE("one script file pointing into binary and text archives, single-object
   }
   ivkit::write_kaldi_matrix(d / "single.mat", single);  // a file holding one binary double matrix
   // A compressed (CM3) archive entry built by hand: 1 x 2, min 1, range 2, bytes 0 and 255.
-  spit(d / "c.ark", "c1 " + kMarker + "CM3 " + f32(1) + f32(2) + i32(1) + i32(2) + std::string("\x00\xff", 2));
+  write_bytes(d / "c.ark", "c1 " + kMarker + "CM3 " + f32(1) + f32(2) + i32(1) + i32(2) + std::string("\x00\xff", 2));
   const auto b = scp_lines(d / "b.scp"), t = scp_lines(d / "t.scp");
   const std::string scp = "t2 " + t[1].second + "\n" + "a1 " + b[0].second + "\n" + "s " + (d / "single.mat") + "\n\n" + "c1 " + (d / "c.ark") +
                           ":3\n" + "t1 " + t[0].second + "\n" + "a2 " + b[1].second + "\n" + "r " + b[0].second + "[1:2,1:1]\n" + "rr " +
                           t[0].second + "[1:4]\n";
-  spit(d / "mixed.scp", scp);
+  write_bytes(d / "mixed.scp", scp);
   const std::vector<std::string> keys{"t2", "a1", "s", "c1", "t1", "a2", "r", "rr"};
   const std::vector<MatD> values{t2, a1, single, (MatD(1, 2) << 1, 3).finished(), t1, a2, a1.block(1, 1, 2, 1), t1.bottomRows(1)};
   ivkit::KaldiSequentialReader<MatD> seq("scp:" + (d / "mixed.scp"));
@@ -289,12 +262,12 @@ TEST_CASE("one script file pointing into binary and text archives, single-object
                        "KaldiSequentialReader: '" + (d / "t.ark") + "' (key 't2', offset " + std::to_string(offset_of(t[1].second) + 2) + ", from '" + (d / "mixed.scp") +
                            "' line 1): a line break inside a text vector (is it a matrix?)",
                        ivkit::FormatError);
-  spit(d / "bad_range.scp", "a1 " + b[0].second + "[0:9]\n");
+  write_bytes(d / "bad_range.scp", "a1 " + b[0].second + "[0:9]\n");
   CHECK_THROWS_MSG(read_all<MatF>("scp:" + (d / "bad_range.scp")),
                        "KaldiSequentialReader: '" + (d / "b.ark") + "' (key 'a1', offset 3, from '" + (d / "bad_range.scp") +
                            "' line 1): range [0:9] does not fit the number of rows (3)",
                        ivkit::FormatError);
-  spit(d / "dup.scp", "a1 " + b[0].second + "\nt1 " + t[0].second + "\na1 " + b[1].second + "\n");
+  write_bytes(d / "dup.scp", "a1 " + b[0].second + "\nt1 " + t[0].second + "\na1 " + b[1].second + "\n");
   CHECK_THROWS_MSG(ivkit::KaldiRandomAccessReader<MatF>("scp:" + (d / "dup.scp")),
                        "KaldiRandomAccessReader: '" + (d / "dup.scp") + "' line 3: key 'a1' appears twice (first on line 1)", ivkit::FormatError);
 }
@@ -303,7 +276,7 @@ TEST_CASE("an archive mixing binary and text objects, read sequentially and by k
   TempDir d("mixark");
   const MatD m1 = mat(2, 2, 1), m2 = mat(3, 1, 4), m3 = mat(1, 3, -2);
   const std::string bytes = "m1 " + fm_object(m1) + "m2\n [\n  5 \n  6 ]\nm3\t" + fm_object(m3) + "\n";  // newline and tab after keys, as Kaldi accepts
-  spit(d / "m.ark", bytes);
+  write_bytes(d / "m.ark", bytes);
   const auto all = read_all<MatD>("ark:" + (d / "m.ark"));
   REQUIRE(all.size() == 3);
   CHECK(all[1].first == "m2");
@@ -314,7 +287,7 @@ TEST_CASE("an archive mixing binary and text objects, read sequentially and by k
   CHECK(ra.value("m3") == m3);
   CHECK(ra.value("m1") == m1);
   CHECK(ra.value("m2")(1, 0) == 6);
-  spit(d / "dup.ark", "m1 " + fm_object(m1) + "m1 " + fm_object(m2));
+  write_bytes(d / "dup.ark", "m1 " + fm_object(m1) + "m1 " + fm_object(m2));
   CHECK_THROWS_MSG(ivkit::KaldiRandomAccessReader<MatD>("ark:" + (d / "dup.ark")),
                        "KaldiRandomAccessReader: '" + (d / "dup.ark") + "' (offset " + std::to_string(3 + fm_object(m1).size()) +
                            "): key 'm1' appears twice (first at offset 0)",
@@ -337,7 +310,7 @@ TEST_CASE("every truncation of an archive is a FormatError or a complete shorter
     for (std::size_t n = 0; n < bytes.size(); ++n) {
       CAPTURE(n);
       const std::string prefix = bytes.substr(0, n);
-      spit(d / "p.ark", prefix);
+      write_bytes(d / "p.ark", prefix);
       for (int source = 0; source < 2; ++source) {  // a file (size known) and a stream (size unknown)
         std::vector<std::pair<std::string, MatD>> got;
         try {
@@ -368,7 +341,7 @@ TEST_CASE("every truncation of an archive is a FormatError or a complete shorter
     for (const auto& [k, m] : entries) w.write(k, m);
     w.close();
   }
-  spit(d / "full.ark", slurp(d / "full.ark").substr(0, 28));  // u1's 24 data bytes start at offset 18
+  write_bytes(d / "full.ark", slurp(d / "full.ark").substr(0, 28));  // u1's 24 data bytes start at offset 18
   CHECK_THROWS_MSG(read_all<MatF>("ark:" + (d / "full.ark")),
                        "KaldiSequentialReader: '" + (d / "full.ark") + "' (key 'u1', offset 18): truncated: a 2 x 3 FM matrix needs 24 bytes but only 10 remain",
                        ivkit::FormatError);
@@ -376,10 +349,10 @@ TEST_CASE("every truncation of an archive is a FormatError or a complete shorter
                        "KaldiSequentialReader: '" + (d / "full.ark") + "' (key 'u1', offset 18, from '" + (d / "full.scp") +
                            "' line 1): truncated: a 2 x 3 FM matrix needs 24 bytes but only 10 remain",
                        ivkit::FormatError);
-  spit(d / "x.ark", "u1");
+  write_bytes(d / "x.ark", "u1");
   CHECK_THROWS_MSG(read_all<MatF>("ark:" + (d / "x.ark")), "KaldiSequentialReader: '" + (d / "x.ark") + "' (offset 2): the archive ends after key 'u1'",
                        ivkit::FormatError);
-  spit(d / "x.ark", "u1 " + kMarker + "FX " + kint(1));
+  write_bytes(d / "x.ark", "u1 " + kMarker + "FX " + kint(1));
   CHECK_THROWS_MSG(read_all<MatF>("ark:" + (d / "x.ark")),
                        "KaldiSequentialReader: '" + (d / "x.ark") + "' (key 'u1', offset 5): expected a matrix (FM, DM, CM, CM2 or CM3), found 'FX'",
                        ivkit::FormatError);
@@ -394,8 +367,8 @@ TEST_CASE("permissive reading skips unreadable script entries; otherwise they ar
     w.close();
   }
   const auto a = scp_lines(d / "a.scp");
-  spit(d / "bad.ark", "x " + kMarker + "FM " + kint(5) + kint(5));
-  spit(d / "p.scp", "u1 " + a[0].second + "\nu9 " + (d / "missing.ark") + ":3\nbad " + (d / "bad.ark") + ":2\nu2 " + a[1].second + "\n");
+  write_bytes(d / "bad.ark", "x " + kMarker + "FM " + kint(5) + kint(5));
+  write_bytes(d / "p.scp", "u1 " + a[0].second + "\nu9 " + (d / "missing.ark") + ":3\nbad " + (d / "bad.ark") + ":2\nu2 " + a[1].second + "\n");
   CHECK_THROWS_MSG(read_all<MatF>("scp:" + (d / "p.scp")),
                        "KaldiSequentialReader: cannot open '" + (d / "missing.ark") + "' (key 'u9', from '" + (d / "p.scp") + "' line 2): no such file",
                        ivkit::IoError);
@@ -408,7 +381,7 @@ TEST_CASE("permissive reading skips unreadable script entries; otherwise they ar
   CHECK(ra.has_key("u2"));
   CHECK_FALSE(ra.has_key("bad"));
   // An archive stops at its first unreadable object under p.
-  spit(d / "c.ark", slurp(d / "a.ark") + "u3 " + kMarker + "FM " + kint(9));
+  write_bytes(d / "c.ark", slurp(d / "a.ark") + "u3 " + kMarker + "FM " + kint(9));
   ivkit::KaldiSequentialReader<MatF> c("ark,p:" + (d / "c.ark"));
   std::size_t n = 0;
   for (; !c.done(); c.next()) ++n;
@@ -425,7 +398,7 @@ TEST_CASE("writers are atomic: nothing under the target name before close(), no 
   }  // destroyed without close(): an interrupted run
   CHECK(d.count() == 0);
 
-  spit(d / "w.ark", "old");
+  write_bytes(d / "w.ark", "old");
   {
     ivkit::KaldiWriter<VecF> w("ark:" + (d / "w.ark"));
     w.write("u1", Eigen::Vector3f(1, 2, 3));
@@ -512,7 +485,7 @@ TEST_CASE("single-object files and model-style objects through the primitive lay
   ivkit::write_kaldi_matrix(d / "t.mat", m, false);
   CHECK(slurp(d / "t.mat") == " [\n  1 1.5 2 \n  2.5 3 3.5 ]\n");
   CHECK(ivkit::read_kaldi_matrix<double>(d / "t.mat") == m);
-  spit(d / "a.ark", "x " + fm_object(mat(1, 1, 0)) + "y " + fm_object(m));
+  write_bytes(d / "a.ark", "x " + fm_object(mat(1, 1, 0)) + "y " + fm_object(m));
   CHECK(ivkit::read_kaldi_matrix<float>((d / "a.ark") + ":" + std::to_string(4 + fm_object(mat(1, 1, 0)).size())) == m.cast<float>());
   ivkit::write_kaldi_vector(d / "v.vec", Eigen::Vector2f(1, 2));
   CHECK(ivkit::read_kaldi_vector<double>(d / "v.vec") == Eigen::Vector2d(1, 2));
@@ -587,7 +560,7 @@ TEST_CASE("ark:- and scp:- read stdin; ark:- and ark,t:- write stdout") {
   CHECK(got[0].first == "k2");
   CHECK(got[0].second == m2);
   {
-    spit(d / "bad.ark", "k1 " + kMarker + "FM " + kint(2));
+    write_bytes(d / "bad.ark", "k1 " + kMarker + "FM " + kint(2));
     Redirect in(0, d / "bad.ark");
     CHECK_THROWS_MSG(read_all<MatD>("ark:-"),
                          "KaldiSequentialReader: stdin (key 'k1', offset 13): expected an integer, found the end of the data",

@@ -12,40 +12,29 @@
 #include <vector>
 
 #include "ivkit/io/npy.hpp"
+#include "support/bytes.hpp"
+#include "support/files.hpp"
 
 namespace {
 
+using ivkit_test::le16;
+using ivkit_test::le32;
+using ivkit_test::le64;
+using ivkit_test::f32;
+using ivkit_test::f64;
+using ivkit_test::slurp;
+using ivkit_test::write_bytes;
+
 namespace fs = std::filesystem;
 
-std::string u16(unsigned v) { return {static_cast<char>(v & 0xff), static_cast<char>((v >> 8) & 0xff)}; }
-std::string u32(std::uint32_t v) {
-  std::string s;
-  for (int i = 0; i < 4; ++i) s.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-  return s;
-}
-std::string u64(std::uint64_t v) {
-  std::string s;
-  for (int i = 0; i < 8; ++i) s.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-  return s;
-}
 std::string swapped(std::string s) { return std::string(s.rbegin(), s.rend()); }
-std::string f32(float x) {
-  std::uint32_t b;
-  std::memcpy(&b, &x, 4);
-  return u32(b);
-}
-std::string f64(double x) {
-  std::uint64_t b;
-  std::memcpy(&b, &x, 8);
-  return u64(b);
-}
 
 /// A version 1.0 .npy file with the header text as given (no padding added) and the data.
 std::string npy_v1(const std::string& header, const std::string& data) {
-  return std::string("\x93NUMPY\x01\x00", 8) + u16(static_cast<unsigned>(header.size())) + header + data;
+  return std::string("\x93NUMPY\x01\x00", 8) + le16(static_cast<unsigned>(header.size())) + header + data;
 }
 std::string npy_v(int major, const std::string& header, const std::string& data) {
-  return std::string("\x93NUMPY", 6) + static_cast<char>(major) + '\0' + u32(static_cast<std::uint32_t>(header.size())) + header + data;
+  return std::string("\x93NUMPY", 6) + static_cast<char>(major) + '\0' + le32(static_cast<std::uint32_t>(header.size())) + header + data;
 }
 
 // 2 x 3 float32 [[1, -2.5, 0.15625], [1024, -0, 3]]: np.save's file, byte for byte. The header is
@@ -63,24 +52,8 @@ ivkit::Matrix<float> mat23f() {
   return m;
 }
 
-std::string read_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-void put_bytes(const std::string& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary);
-  out << bytes;
-}
 
-struct TempDir {
-  fs::path dir;
-  explicit TempDir(const char* name) : dir(fs::temp_directory_path() / name) {
-    fs::remove_all(dir);
-    fs::create_directories(dir);
-  }
-  ~TempDir() { fs::remove_all(dir); }
-  std::string operator/(const char* f) const { return (dir / f).string(); }
-};
+using ivkit_test::TempDir;
 
 }  // namespace
 
@@ -114,7 +87,7 @@ TEST_CASE("npy_bytes writes exactly what np.save writes") {
 
   TempDir tmp("ivkit_test_npy_exact");
   ivkit::write_npy(tmp / "m.npy", mat23f());
-  CHECK(read_bytes(tmp / "m.npy") == expect);
+  CHECK(slurp(tmp / "m.npy") == expect);
 }
 
 TEST_CASE("the header is padded to 64 bytes as NumPy pads it, and a long header takes format version 2.0") {
@@ -128,7 +101,7 @@ TEST_CASE("the header is padded to 64 bytes as NumPy pads it, and a long header 
   // 70000 + 1 > 65535: version 2.0 with a u32 length; 12 + 70001 = 70013 = 64 * 1093 + 61: 3 spaces.
   const std::string c = npio::wrap_header(std::string(70000, 'x'));
   CHECK(c.size() == 70016);
-  CHECK(c.substr(0, 12) == std::string("\x93NUMPY\x02\x00", 8) + u32(70016 - 12));
+  CHECK(c.substr(0, 12) == std::string("\x93NUMPY\x02\x00", 8) + le32(70016 - 12));
   CHECK(c.substr(12 + 70000) == std::string(3, ' ') + "\n");
 }
 
@@ -246,8 +219,8 @@ TEST_CASE("0-d, 3-D, wrongly typed and wrongly shaped arrays are rejected clearl
                          ivkit::FormatError);
   }
   TempDir tmp("ivkit_test_npy_ndim");
-  put_bytes(tmp / "v.npy", npy_v1("{'descr': '<f4', 'fortran_order': False, 'shape': (6,), }", data23f4()));
-  put_bytes(tmp / "m.npy", file23f4());
+  write_bytes(tmp / "v.npy", npy_v1("{'descr': '<f4', 'fortran_order': False, 'shape': (6,), }", data23f4()));
+  write_bytes(tmp / "m.npy", file23f4());
   CHECK_THROWS_WITH_AS(ivkit::read_npy_matrix<float>(tmp / "v.npy"),
                        ("read_npy_matrix: '" + tmp / "v.npy" + "' (offset 10) holds a 1-D array of shape (6,); a 2-D array (matrix) was expected").c_str(),
                        ivkit::FormatError);
@@ -273,17 +246,17 @@ TEST_CASE("big-endian floats are swapped; int32 and int64 convert to floating po
   CHECK(be8.fortran_order);
   CHECK(be8.values == mat23f());
   // Integers, little- and big-endian.
-  const auto i4 = ivkit::parse_npy<float>(npy_v1("{'descr': '<i4', 'fortran_order': False, 'shape': (3,), }", u32(7) + u32(0xfffffffdu) + u32(1u << 20)), "i.npy");
+  const auto i4 = ivkit::parse_npy<float>(npy_v1("{'descr': '<i4', 'fortran_order': False, 'shape': (3,), }", le32(7) + le32(0xfffffffdu) + le32(1u << 20)), "i.npy");
   CHECK(i4.values(0, 0) == 7.f);
   CHECK(i4.values(1, 0) == -3.f);
   CHECK(i4.values(2, 0) == 1048576.f);
   const auto i8 = ivkit::parse_npy<double>(
-      npy_v1("{'descr': '<i8', 'fortran_order': False, 'shape': (1, 2), }", u64(std::uint64_t{1} << 40) + u64(~std::uint64_t{0})), "i.npy");
+      npy_v1("{'descr': '<i8', 'fortran_order': False, 'shape': (1, 2), }", le64(std::uint64_t{1} << 40) + le64(~std::uint64_t{0})), "i.npy");
   CHECK(i8.values(0, 0) == 1099511627776.0);
   CHECK(i8.values(0, 1) == -1.0);
-  const auto bi4 = ivkit::parse_npy<double>(npy_v1("{'descr': '>i4', 'fortran_order': False, 'shape': (1,), }", swapped(u32(0xfffffff6u))), "i.npy");
+  const auto bi4 = ivkit::parse_npy<double>(npy_v1("{'descr': '>i4', 'fortran_order': False, 'shape': (1,), }", swapped(le32(0xfffffff6u))), "i.npy");
   CHECK(bi4.values(0, 0) == -10.0);
-  const auto bi8 = ivkit::parse_npy<double>(npy_v1("{'descr': '>i8', 'fortran_order': False, 'shape': (1,), }", swapped(u64(123456789012ull))), "i.npy");
+  const auto bi8 = ivkit::parse_npy<double>(npy_v1("{'descr': '>i8', 'fortran_order': False, 'shape': (1,), }", swapped(le64(123456789012ull))), "i.npy");
   CHECK(bi8.values(0, 0) == 123456789012.0);
 }
 
@@ -310,7 +283,7 @@ TEST_CASE_TEMPLATE("round trips: both dtypes, both orders, vectors and empty arr
     const auto a = ivkit::read_npy<S>(path);
     CHECK(a.fortran_order == (order == ivkit::NpyOrder::Fortran));
     ivkit::write_npy(tmp / "again.npy", a);  // an NpyArray keeps its order
-    CHECK(read_bytes(tmp / "again.npy") == read_bytes(path));
+    CHECK(slurp(tmp / "again.npy") == slurp(path));
   }
   // A block, a transposed expression and a column: any expression.
   ivkit::write_npy(tmp / "b.npy", m.block(1, 1, 3, 2).transpose());
@@ -393,13 +366,13 @@ TEST_CASE("files are written atomically; unreadable and unwritable paths are IoE
   ivkit::write_npy(path, mat23f());
   ivkit::write_npy(path, mat23f().cast<double>());  // replaces the file
   CHECK(ivkit::read_npy_header(path).descr == "<f8");
-  CHECK(std::distance(fs::directory_iterator(tmp.dir), fs::directory_iterator{}) == 1);  // no temporary left
+  CHECK(std::distance(fs::directory_iterator(tmp.path), fs::directory_iterator{}) == 1);  // no temporary left
   CHECK_THROWS_AS(ivkit::write_npy(tmp / "no_such_dir/m.npy", mat23f()), ivkit::IoError);
   CHECK(ivkit::read_npy_header(path).descr == "<f8");
   CHECK_THROWS_WITH_AS(ivkit::read_npy_matrix<float>(tmp / "absent.npy"), ("read_npy_matrix: cannot open '" + tmp / "absent.npy" + "'").c_str(),
                        ivkit::IoError);
   // A file cut short on disk names the file and the offset.
-  put_bytes(tmp / "short.npy", file23f4().substr(0, 150));
+  write_bytes(tmp / "short.npy", file23f4().substr(0, 150));
   CHECK_THROWS_WITH_AS(ivkit::read_npy_matrix<float>(tmp / "short.npy"),
                        ("read_npy_matrix: '" + tmp / "short.npy" +
                         "' (offset 150) ends inside the array data: shape (2, 3) of '<f4' needs 24 bytes from offset 128, 22 are there")

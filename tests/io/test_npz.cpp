@@ -15,32 +15,21 @@
 #include <vector>
 
 #include "ivkit/io/npz.hpp"
+#include "support/bytes.hpp"
+#include "support/files.hpp"
 
 namespace {
 
+using ivkit_test::le16;
+using ivkit_test::le32;
+using ivkit_test::le64;
+using ivkit_test::f32;
+using ivkit_test::f64;
+using ivkit_test::slurp;
+using ivkit_test::write_bytes;
+
 namespace fs = std::filesystem;
 
-std::string u16(unsigned v) { return {static_cast<char>(v & 0xff), static_cast<char>((v >> 8) & 0xff)}; }
-std::string u32(std::uint32_t v) {
-  std::string s;
-  for (int i = 0; i < 4; ++i) s.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-  return s;
-}
-std::string u64(std::uint64_t v) {
-  std::string s;
-  for (int i = 0; i < 8; ++i) s.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-  return s;
-}
-std::string f32(float x) {
-  std::uint32_t b;
-  std::memcpy(&b, &x, 4);
-  return u32(b);
-}
-std::string f64(double x) {
-  std::uint64_t b;
-  std::memcpy(&b, &x, 8);
-  return u64(b);
-}
 std::string hex32(std::uint32_t v) {
   char b[11];
   std::snprintf(b, sizeof b, "0x%08x", static_cast<unsigned>(v));
@@ -59,7 +48,7 @@ std::uint32_t crc32_ref(const std::string& s) {
 
 /// A deflate stream of one stored block (RFC 1951 3.2.4: BFINAL=1, BTYPE=00, LEN, NLEN, bytes).
 std::string deflate_stored_block(const std::string& data) {
-  return std::string(1, '\x01') + u16(static_cast<unsigned>(data.size())) + u16(static_cast<unsigned>(~data.size() & 0xffff)) + data;
+  return std::string(1, '\x01') + le16(static_cast<unsigned>(data.size())) + le16(static_cast<unsigned>(~data.size() & 0xffff)) + data;
 }
 
 /// The .npy files np.save writes (header: the dict, room for the growth axis, padding to 128).
@@ -97,35 +86,19 @@ std::string numpy_zip(const std::vector<Member>& members) {
     const std::uint32_t crc = crc32_ref(m.data);
     const std::uint32_t offset = static_cast<std::uint32_t>(out.size());
     const unsigned method = m.deflate ? 8 : 0;
-    out += "PK\x03\x04" + u16(45) + u16(0) + u16(method) + u16(0) + u16(0x21) + u32(crc) + u32(0xffffffffu) + u32(0xffffffffu) +
-           u16(static_cast<unsigned>(m.name.size())) + u16(20) + m.name + u16(1) + u16(16) + u64(m.data.size()) + u64(body.size()) + body;
-    cd += "PK\x01\x02" + u16(0x0300 | 45) + u16(45) + u16(0) + u16(method) + u16(0) + u16(0x21) + u32(crc) +
-          u32(static_cast<std::uint32_t>(body.size())) + u32(static_cast<std::uint32_t>(m.data.size())) +
-          u16(static_cast<unsigned>(m.name.size())) + u16(0) + u16(0) + u16(0) + u16(0) + u32(0600u << 16) + u32(offset) + m.name;
+    out += "PK\x03\x04" + le16(45) + le16(0) + le16(method) + le16(0) + le16(0x21) + le32(crc) + le32(0xffffffffu) + le32(0xffffffffu) +
+           le16(static_cast<unsigned>(m.name.size())) + le16(20) + m.name + le16(1) + le16(16) + le64(m.data.size()) + le64(body.size()) + body;
+    cd += "PK\x01\x02" + le16(0x0300 | 45) + le16(45) + le16(0) + le16(method) + le16(0) + le16(0x21) + le32(crc) +
+          le32(static_cast<std::uint32_t>(body.size())) + le32(static_cast<std::uint32_t>(m.data.size())) +
+          le16(static_cast<unsigned>(m.name.size())) + le16(0) + le16(0) + le16(0) + le16(0) + le32(0600u << 16) + le32(offset) + m.name;
   }
   const auto n = static_cast<unsigned>(members.size());
-  return out + cd + "PK\x05\x06" + u16(0) + u16(0) + u16(n) + u16(n) + u32(static_cast<std::uint32_t>(cd.size())) +
-         u32(static_cast<std::uint32_t>(out.size())) + u16(0);
+  return out + cd + "PK\x05\x06" + le16(0) + le16(0) + le16(n) + le16(n) + le32(static_cast<std::uint32_t>(cd.size())) +
+         le32(static_cast<std::uint32_t>(out.size())) + le16(0);
 }
 
-std::string read_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-void put_bytes(const std::string& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << bytes;
-}
 
-struct TempDir {
-  fs::path dir;
-  explicit TempDir(const char* name) : dir(fs::temp_directory_path() / name) {
-    fs::remove_all(dir);
-    fs::create_directories(dir);
-  }
-  ~TempDir() { fs::remove_all(dir); }
-  std::string operator/(const char* f) const { return (dir / f).string(); }
-};
+using ivkit_test::TempDir;
 
 void check_a(const ivkit::NpyArray<double>& a) {
   CHECK(a.ndim == 2);
@@ -153,7 +126,7 @@ TEST_CASE("reads np.savez archives: stored and deflated members, every array or 
   for (bool deflate : {false, true}) {
     CAPTURE(deflate);
     const std::string path = tmp / "x.npz";
-    put_bytes(path, numpy_zip({{"a.npy", npy_a(), deflate}, {"b.npy", npy_b(), deflate}}));
+    write_bytes(path, numpy_zip({{"a.npy", npy_a(), deflate}, {"b.npy", npy_b(), deflate}}));
     const auto all = ivkit::read_npz<double>(path);
     REQUIRE(all.size() == 2);
     check_a(all.at("a"));
@@ -184,21 +157,21 @@ TEST_CASE("reads zip64 archives: 64-bit sizes and offset in the directory, zip64
   // record of 0xffff / 0xffffffff, as writers do for archives beyond 65,535 members or 4 GiB.
   const std::string data = npy_a();
   const std::uint32_t crc = crc32_ref(data);
-  const std::string local = "PK\x03\x04" + u16(45) + u16(0) + u16(0) + u16(0) + u16(0x21) + u32(crc) + u32(0xffffffffu) + u32(0xffffffffu) +
-                            u16(5) + u16(20) + "a.npy" + u16(1) + u16(16) + u64(data.size()) + u64(data.size()) + data;
-  const std::string cd = "PK\x01\x02" + u16(0x0300 | 45) + u16(45) + u16(0) + u16(0) + u16(0) + u16(0x21) + u32(crc) + u32(0xffffffffu) +
-                         u32(0xffffffffu) + u16(5) + u16(28) + u16(0) + u16(0) + u16(0) + u32(0600u << 16) + u32(0xffffffffu) + "a.npy" +
-                         u16(1) + u16(24) + u64(data.size()) + u64(data.size()) + u64(0);
+  const std::string local = "PK\x03\x04" + le16(45) + le16(0) + le16(0) + le16(0) + le16(0x21) + le32(crc) + le32(0xffffffffu) + le32(0xffffffffu) +
+                            le16(5) + le16(20) + "a.npy" + le16(1) + le16(16) + le64(data.size()) + le64(data.size()) + data;
+  const std::string cd = "PK\x01\x02" + le16(0x0300 | 45) + le16(45) + le16(0) + le16(0) + le16(0) + le16(0x21) + le32(crc) + le32(0xffffffffu) +
+                         le32(0xffffffffu) + le16(5) + le16(28) + le16(0) + le16(0) + le16(0) + le32(0600u << 16) + le32(0xffffffffu) + "a.npy" +
+                         le16(1) + le16(24) + le64(data.size()) + le64(data.size()) + le64(0);
   const std::uint64_t end64_at = local.size() + cd.size();
-  const std::string end64 = "PK\x06\x06" + u64(44) + u16(45) + u16(45) + u32(0) + u32(0) + u64(1) + u64(1) + u64(cd.size()) + u64(local.size());
-  const std::string locator = "PK\x06\x07" + u32(0) + u64(end64_at) + u32(1);
-  const std::string end = "PK\x05\x06" + u16(0) + u16(0) + u16(0xffff) + u16(0xffff) + u32(0xffffffffu) + u32(0xffffffffu) + u16(0);
+  const std::string end64 = "PK\x06\x06" + le64(44) + le16(45) + le16(45) + le32(0) + le32(0) + le64(1) + le64(1) + le64(cd.size()) + le64(local.size());
+  const std::string locator = "PK\x06\x07" + le32(0) + le64(end64_at) + le32(1);
+  const std::string end = "PK\x05\x06" + le16(0) + le16(0) + le16(0xffff) + le16(0xffff) + le32(0xffffffffu) + le32(0xffffffffu) + le16(0);
   TempDir tmp("ivkit_test_npz_zip64");
-  put_bytes(tmp / "z.npz", local + cd + end64 + locator + end);
+  write_bytes(tmp / "z.npz", local + cd + end64 + locator + end);
   check_a(ivkit::read_npz_array<double>(tmp / "z.npz", "a"));
   // The locator pointing elsewhere is a clear error.
-  const std::string bad_locator = "PK\x06\x07" + u32(0) + u64(end64_at + 1) + u32(1);
-  put_bytes(tmp / "bad.npz", local + cd + end64 + bad_locator + end);
+  const std::string bad_locator = "PK\x06\x07" + le32(0) + le64(end64_at + 1) + le32(1);
+  write_bytes(tmp / "bad.npz", local + cd + end64 + bad_locator + end);
   CHECK_THROWS_WITH_AS(ivkit::read_npz<double>(tmp / "bad.npz"),
                        ("read_npz: '" + tmp / "bad.npz" + "' (offset " + std::to_string(end64_at + 56) +
                         ") has a zip64 locator pointing to offset " + std::to_string(end64_at + 1) + ", where no zip64 end record fits")
@@ -213,13 +186,13 @@ TEST_CASE("NpzWriter writes a stored archive byte for byte as the zip format des
   w.add("a", a);
   const std::string data = npy_a();
   const std::uint32_t crc = crc32_ref(data);
-  const std::string local = "PK\x03\x04" + u16(20) + u16(0) + u16(0) + u16(0) + u16(0x21) + u32(crc) + u32(static_cast<std::uint32_t>(data.size())) +
-                            u32(static_cast<std::uint32_t>(data.size())) + u16(5) + u16(0) + "a.npy" + data;
-  const std::string cd = "PK\x01\x02" + u16(0x0300 | 20) + u16(20) + u16(0) + u16(0) + u16(0) + u16(0x21) + u32(crc) +
-                         u32(static_cast<std::uint32_t>(data.size())) + u32(static_cast<std::uint32_t>(data.size())) + u16(5) + u16(0) + u16(0) +
-                         u16(0) + u16(0) + u32(0100644u << 16) + u32(0) + "a.npy";
-  const std::string end = "PK\x05\x06" + u16(0) + u16(0) + u16(1) + u16(1) + u32(static_cast<std::uint32_t>(cd.size())) +
-                          u32(static_cast<std::uint32_t>(local.size())) + u16(0);
+  const std::string local = "PK\x03\x04" + le16(20) + le16(0) + le16(0) + le16(0) + le16(0x21) + le32(crc) + le32(static_cast<std::uint32_t>(data.size())) +
+                            le32(static_cast<std::uint32_t>(data.size())) + le16(5) + le16(0) + "a.npy" + data;
+  const std::string cd = "PK\x01\x02" + le16(0x0300 | 20) + le16(20) + le16(0) + le16(0) + le16(0) + le16(0x21) + le32(crc) +
+                         le32(static_cast<std::uint32_t>(data.size())) + le32(static_cast<std::uint32_t>(data.size())) + le16(5) + le16(0) + le16(0) +
+                         le16(0) + le16(0) + le32(0100644u << 16) + le32(0) + "a.npy";
+  const std::string end = "PK\x05\x06" + le16(0) + le16(0) + le16(1) + le16(1) + le32(static_cast<std::uint32_t>(cd.size())) +
+                          le32(static_cast<std::uint32_t>(local.size())) + le16(0);
   CHECK(w.bytes() == local + cd + end);
   CHECK(w.size() == 1);
 }
@@ -236,7 +209,7 @@ TEST_CASE_TEMPLATE("round trips through npz: stored and deflated, matrices in bo
     ivkit::NpzWriter w({compress, 9});
     w.add("m", m).add("m_fortran", m, {ivkit::NpyOrder::Fortran}).add("v", v).add("empty", ivkit::Matrix<S>(0, 3)).add("row", m.row(2));
     w.save(path);
-    const std::string bytes = read_bytes(path);
+    const std::string bytes = slurp(path);
     CHECK(bytes == w.bytes());
     CHECK(static_cast<unsigned char>(bytes[8]) == (compress ? 8 : 0));  // the first member's method
     const auto all = ivkit::read_npz<S>(path);
@@ -294,7 +267,7 @@ TEST_CASE("a corrupted CRC, an unsupported method, encryption and a foreign memb
   std::string bad = good;
   bad[b_data + 130] ^= 0x10;  // a bit of b's first value
   const std::string got = hex32(crc32_ref(bad.substr(b_data, npy_b().size())));
-  put_bytes(path, bad);
+  write_bytes(path, bad);
   CHECK(ivkit::read_npz_array<double>(path, "a").values(0, 0) == 1.0);  // a is intact
   CHECK_THROWS_WITH_AS(ivkit::read_npz<double>(path),
                        ("read_npz: '" + path + "' (offset " + std::to_string(b_data) + ") member 'b.npy' fails its CRC-32 check: the data give " + got +
@@ -306,7 +279,7 @@ TEST_CASE("a corrupted CRC, an unsupported method, encryption and a foreign memb
   const std::size_t b_cd = cd + 46 + 5;
   bad = good;
   bad[b_cd + 10] = 12;
-  put_bytes(path, bad);
+  write_bytes(path, bad);
   CHECK_THROWS_WITH_AS(ivkit::read_npz<float>(path),
                        ("read_npz: '" + path + "' (offset " + std::to_string(b_cd) +
                         ") member 'b.npy' uses compression method 12; ivkit reads stored (0) and deflated (8) members")
@@ -314,39 +287,39 @@ TEST_CASE("a corrupted CRC, an unsupported method, encryption and a foreign memb
                        ivkit::FormatError);
   bad = good;
   bad[b_cd + 8] = 1;
-  put_bytes(path, bad);
+  write_bytes(path, bad);
   CHECK_THROWS_WITH_AS(ivkit::read_npz<float>(path),
                        ("read_npz: '" + path + "' (offset " + std::to_string(b_cd) + ") member 'b.npy' is encrypted; ivkit reads unencrypted archives").c_str(),
                        ivkit::FormatError);
   // A member that is not a .npy file; a name that differs in the local header; a member twice.
-  put_bytes(path, numpy_zip({{"notes.txt", "hello, world"}}));
+  write_bytes(path, numpy_zip({{"notes.txt", "hello, world"}}));
   CHECK_THROWS_WITH_AS(ivkit::read_npz<float>(path),
                        ("read_npz: '" + path + "' member 'notes.txt' (offset 0) is not a NumPy .npy file (it does not start with \"\\x93NUMPY\")").c_str(),
                        ivkit::FormatError);
   bad = good;
   bad[b_local + 30] = 'c';
-  put_bytes(path, bad);
+  write_bytes(path, bad);
   CHECK_THROWS_WITH_AS(ivkit::read_npz<float>(path),
                        ("read_npz: '" + path + "' (offset " + std::to_string(b_local + 30) +
                         ") member 'b.npy' has another name in its local header than in the central directory")
                            .c_str(),
                        ivkit::FormatError);
-  put_bytes(path, numpy_zip({{"a.npy", npy_a()}, {"a.npy", npy_a()}}));
+  write_bytes(path, numpy_zip({{"a.npy", npy_a()}, {"a.npy", npy_a()}}));
   const std::size_t second_cd = 2 * (55 + npy_a().size()) + 46 + 5;
   CHECK_THROWS_WITH_AS(ivkit::list_npz(path), ("list_npz: '" + path + "' (offset " + std::to_string(second_cd) +
                                                ") holds the member 'a.npy' twice")
                                                   .c_str(),
                        ivkit::FormatError);
   // Not a zip file at all, and a missing file.
-  put_bytes(path, std::string(40, 'x'));
+  write_bytes(path, std::string(40, 'x'));
   CHECK_THROWS_WITH_AS(ivkit::list_npz(path), ("list_npz: '" + path + "' (offset 0) is not a zip archive (.npz): no end of central directory record").c_str(),
                        ivkit::FormatError);
   CHECK_THROWS_WITH_AS(ivkit::read_npz<float>(tmp / "absent.npz"), ("read_npz: cannot open '" + tmp / "absent.npz" + "'").c_str(), ivkit::IoError);
   // A deflated member whose directory claims more than deflate can produce is refused before allocating.
   bad = numpy_zip({{"a.npy", npy_a(), true}});
   const std::size_t a_cd = 55 + npy_a().size() + 5;
-  bad.replace(a_cd + 24, 4, u32(0x7fffffffu));
-  put_bytes(path, bad);
+  bad.replace(a_cd + 24, 4, le32(0x7fffffffu));
+  write_bytes(path, bad);
   CHECK_THROWS_WITH_AS(ivkit::read_npz<float>(path),
                        ("read_npz: '" + path + "' (offset " + std::to_string(a_cd) + ") member 'a.npy' claims 2147483647 bytes inflated from " +
                         std::to_string(npy_a().size() + 5) + "; deflate cannot expand that much")
@@ -384,7 +357,7 @@ TEST_CASE("speaker embeddings as ESPnet writes them: ids in archive order, one m
   TempDir tmp("ivkit_test_npz_embeddings");
   const std::string path = tmp / "embeddings0.npz";
   // Averaged embeddings are (1, R), plain ones (R,); the archive's order is not sorted.
-  put_bytes(path, numpy_zip({{"spk2-utt9.npy", npy_1x3(1, 2, 3)}, {"spk1-utt1.npy", npy_row(-1, 0.5f, 8)}, {"spk1-utt2.npy", npy_row(4, 5, 6), true}}));
+  write_bytes(path, numpy_zip({{"spk2-utt9.npy", npy_1x3(1, 2, 3)}, {"spk1-utt1.npy", npy_row(-1, 0.5f, 8)}, {"spk1-utt2.npy", npy_row(4, 5, 6), true}}));
   const auto e = ivkit::read_npz_embeddings<double>(path);
   CHECK(e.ids == std::vector<std::string>{"spk2-utt9", "spk1-utt1", "spk1-utt2"});
   REQUIRE(e.vectors.rows() == 3);
@@ -394,18 +367,18 @@ TEST_CASE("speaker embeddings as ESPnet writes them: ids in archive order, one m
   CHECK(e.vectors(1, 1) == 0.5);
   CHECK(e.vectors(2, 1) == 5.0);
   // A member of another dimension or of several rows is named.
-  put_bytes(path, numpy_zip({{"u1.npy", npy_row(1, 2, 3)}, {"u2.npy", npy_a()}}));
+  write_bytes(path, numpy_zip({{"u1.npy", npy_row(1, 2, 3)}, {"u2.npy", npy_a()}}));
   CHECK_THROWS_WITH_AS(ivkit::read_npz_embeddings<float>(path),
                        ("read_npz_embeddings: '" + path + "' member 'u2.npy' (offset 10) holds an array of shape (2, 2); an embedding is 1-D (R,) or 2-D (1, R)").c_str(),
                        ivkit::FormatError);
-  put_bytes(path, numpy_zip({{"u1.npy", npy_row(1, 2, 3)}, {"u2.npy", npy_b()}, {"u3.npy", npy("{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }", 60, f32(1) + f32(2))}}));
+  write_bytes(path, numpy_zip({{"u1.npy", npy_row(1, 2, 3)}, {"u2.npy", npy_b()}, {"u3.npy", npy("{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }", 60, f32(1) + f32(2))}}));
   CHECK_THROWS_WITH_AS(ivkit::read_npz_embeddings<float>(path),
                        ("read_npz_embeddings: '" + path +
                         "' member 'u3.npy' (offset 10) holds an embedding of dimension 2 (shape (2,)); the archive's first member 'u1.npy' has dimension 3")
                            .c_str(),
                        ivkit::FormatError);
   // An empty archive: no ids.
-  put_bytes(path, numpy_zip({}));
+  write_bytes(path, numpy_zip({}));
   CHECK(ivkit::read_npz_embeddings<float>(path).ids.empty());
   // The writer: one 1-D member per row, in the order of the ids.
   ivkit::Matrix<float> x(3, 4);
@@ -436,15 +409,15 @@ TEST_CASE("65,536 embeddings need zip64 end records, written and read") {
     ids.push_back("utt" + std::to_string(i));
   }
   ivkit::write_npz_embeddings(path, ids, x);
-  const std::string bytes = read_bytes(path);
+  const std::string bytes = slurp(path);
   // End record with 0xffff members, preceded by the zip64 locator and the zip64 end record.
   REQUIRE(bytes.size() > 22 + 20 + 56);
   const std::string end = bytes.substr(bytes.size() - 22);
   CHECK(end.substr(0, 4) == "PK\x05\x06");
-  CHECK(end.substr(8, 4) == u16(0xffff) + u16(0xffff));
+  CHECK(end.substr(8, 4) == le16(0xffff) + le16(0xffff));
   CHECK(bytes.substr(bytes.size() - 42, 4) == "PK\x06\x07");
   CHECK(bytes.substr(bytes.size() - 98, 4) == "PK\x06\x06");
-  CHECK(bytes.substr(bytes.size() - 98 + 32, 8) == u64(65536));
+  CHECK(bytes.substr(bytes.size() - 98 + 32, 8) == le64(65536));
   const auto back = ivkit::read_npz_embeddings<float>(path);
   REQUIRE(back.ids.size() == 65536);
   CHECK(back.ids[65535] == "utt65535");

@@ -38,6 +38,10 @@ struct TempDir {
   TempDir(const TempDir&) = delete;
   TempDir& operator=(const TempDir&) = delete;
   std::string operator/(const std::string& f) const { return (path / f).string(); }
+  /// Number of entries in the folder.
+  std::size_t count() const {
+    return static_cast<std::size_t>(std::distance(std::filesystem::directory_iterator(path), std::filesystem::directory_iterator{}));
+  }
   /// Writes `bytes` to the file `name` in the folder and returns its path.
   std::string write(const std::string& name, const std::string& bytes) const {
     const std::string p = *this / name;
@@ -50,6 +54,11 @@ struct TempDir {
 inline std::string slurp(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+/// Writes `bytes` as the whole file at `path` (replacing it).
+inline void write_bytes(const std::string& path, const std::string& bytes) {
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
 }
 
 /// A file of the fixtures Kaldi's own binaries wrote (tests/data/kaldi_recipe/README.md).

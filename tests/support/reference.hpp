@@ -137,6 +137,26 @@ inline bool naive_cholesky(const MatD& S, MatD& L) {
 // ---------------------------------------------------------------------------------------------
 // Log-densities, posteriors
 
+/// The Cholesky factor L (S = L L^T) of a positive definite matrix; fails the test otherwise.
+inline MatD naive_cholesky_factor(const MatD& S) {
+  MatD L;
+  REQUIRE(naive_cholesky(S, L));
+  return L;
+}
+
+/// log N(x; mean, cov) with a full covariance: forward substitution with the naive Cholesky factor.
+inline double naive_log_gauss(const VecD& x, const VecD& mean, const MatD& cov) {
+  const MatD l = naive_cholesky_factor(cov);
+  VecD z = x - mean;
+  for (Index i = 0; i < z.size(); ++i) {
+    for (Index k = 0; k < i; ++k) z(i) -= l(i, k) * z(k);
+    z(i) /= l(i, i);
+  }
+  double logdet = 0;
+  for (Index i = 0; i < z.size(); ++i) logdet += 2 * std::log(l(i, i));
+  return -0.5 * (static_cast<double>(z.size()) * std::log(2.0 * M_PI) + logdet + z.squaredNorm());
+}
+
 /// log N(x; mean, diag(var)), all in double, one frame.
 inline double naive_diag_log_gauss(const double* x, const double* mean, const double* var, Index D) {
   double s = 0.0;
