@@ -136,8 +136,8 @@ void bind_npy(py::module_& m) {
   "compress=True deflates the members as np.savez_compressed does.");
 
   m.def("read_npz_embeddings", [](const std::string& path, py::object dtype) {
-    DType t = DType::Float32;
-    {
+    DType t = dtype_arg(dtype, DType::Float32);
+    if (dtype.is_none()) {  // the first member's stored precision decides
       const detail::npio::NpzArchive ar("read_npz_embeddings", path);
       std::string descr;
       if (!ar.entries().empty()) {
