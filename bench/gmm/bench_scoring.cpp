@@ -67,6 +67,21 @@ void BM_DiagGmm_posteriors_into(benchmark::State& state) {
   set_rates(state, double(kFrames), product_flops(kFrames, 2 * D, C));
 }
 
+/// Frame log-likelihoods log p(x_t) (N values): the same product, a block at a time, and a
+/// log-sum-exp per frame; the block scratch is made once per thread, so against reference (a) this
+/// shows what the blocking and the softmax cost (a fresh scratch per block made it 10x slower).
+template <class Scalar>
+void BM_DiagGmm_log_likelihoods(benchmark::State& state) {
+  const Index C = state.range(0), D = state.range(1);
+  const auto& data = diag_data<Scalar>(C, D, kFrames);
+  for (auto _ : state) {
+    auto ll = data.gmm.log_likelihoods(data.frames);
+    benchmark::DoNotOptimize(ll.data());
+    benchmark::ClobberMemory();
+  }
+  set_rates(state, double(kFrames), product_flops(kFrames, 2 * D, C));
+}
+
 /// Reference (a): the bare matrix product of the batched formulation, one call over all N frames
 /// into a preallocated result.
 template <class Scalar>
@@ -245,11 +260,13 @@ BENCHMARK(BM_select_top_n_insertion)->Arg(256)->Arg(2048)->Unit(benchmark::kMill
 
 BENCHMARK_TEMPLATE(BM_DiagGmm_posteriors, float)->Apply(diag_shapes);
 BENCHMARK_TEMPLATE(BM_DiagGmm_posteriors_into, float)->Apply(diag_shapes);
+BENCHMARK_TEMPLATE(BM_DiagGmm_log_likelihoods, float)->Apply(diag_shapes);
 BENCHMARK_TEMPLATE(BM_Gemm_diag_shape, float)->Apply(diag_shapes);
 BENCHMARK_TEMPLATE(BM_Gemm_diag_shape_alloc, float)->Apply(diag_shapes);
 BENCHMARK_TEMPLATE(BM_DiagGmm_kaldi_loop, float)->Apply(diag_shapes);
 BENCHMARK_TEMPLATE(BM_DiagGmm_posteriors, double)->Apply(diag_shapes);
 BENCHMARK_TEMPLATE(BM_DiagGmm_posteriors_into, double)->Apply(diag_shapes);
+BENCHMARK_TEMPLATE(BM_DiagGmm_log_likelihoods, double)->Apply(diag_shapes);
 BENCHMARK_TEMPLATE(BM_Gemm_diag_shape, double)->Apply(diag_shapes);
 BENCHMARK_TEMPLATE(BM_Gemm_diag_shape_alloc, double)->Apply(diag_shapes);
 BENCHMARK_TEMPLATE(BM_DiagGmm_kaldi_loop, double)->Apply(diag_shapes);
