@@ -4,10 +4,17 @@ The numerical work runs in ivkit's C++ core (the extension ``ivkit._ivkit``): ar
 out without copies where their dtype (float32 or float64) and layout allow, long calls release the
 GIL and take ``threads=`` (0 = all cores; results do not depend on it), and errors are raised as
 :class:`ivkit.Error` subclasses that are also ``ValueError``/``OSError``/``ArithmeticError``.
+
+The module is built for the CPU baseline and picks its kernels at import: ``ivkit.isa`` names the
+path in use ("avx512", "avx2" or "baseline"), ``ivkit.cpu_isa`` the best this CPU has; the
+environment variable ``IVKIT_ISA`` forces a lower one (docs/conventions.md).
 """
 
 from ._ivkit import (  # noqa: F401
     __version__,
+    isa,
+    cpu_isa,
+    isa_description,
     Error,
     InvalidArgument,
     DimensionMismatch,
@@ -62,7 +69,7 @@ from .plot import det_axes_points, plot_det  # noqa: F401
 from . import io  # noqa: F401
 
 __all__ = [
-    "__version__", "Error", "InvalidArgument", "DimensionMismatch", "NonFiniteInput", "NumericalError",
+    "__version__", "isa", "cpu_isa", "isa_description", "Error", "InvalidArgument", "DimensionMismatch", "NonFiniteInput", "NumericalError",
     "FormatError", "IoError", "DiagGmm", "FullGmm", "EmStats", "SparsePosteriors", "GaussianSelection",
     "init_diag_gmm", "train_diag_gmm", "GaussianMixture", "Plda", "cosine_score_matrix", "cosine_score_trials",
     "EerResult", "DcfResult", "eer", "min_dcf", "act_dcf", "cllr", "min_cllr", "det_curve", "io",

@@ -3,6 +3,7 @@
 #include <pybind11/pybind11.h>
 
 #include "ivkit/core/error.hpp"
+#include "ivkit/core/isa.hpp"
 
 namespace py = pybind11;
 
@@ -90,4 +91,10 @@ PYBIND11_MODULE(_ivkit, m) {
 #ifdef IVKIT_PYTHON_HAVE_SNDFILE
   ivkit::python::bind_wav(m);
 #endif
+
+  // The kernel path (ivkit/core/isa.hpp), decided now: an invalid IVKIT_ISA fails the import with
+  // ivkit's message rather than the first call that needs a kernel.
+  m.attr("isa") = ivkit::isa_name(ivkit::active_isa());
+  m.attr("cpu_isa") = ivkit::isa_name(ivkit::cpu_isa());
+  m.attr("isa_description") = ivkit::isa_description();
 }

@@ -1,16 +1,16 @@
-// The AVX-512 kernel used by the i-vector products (float and double; overwriting, and added into
-// double), against a wider product, on shapes with edges in every dimension (M not a multiple of 8,
-// N not of the panel width, K over one 4096 block) and with B read through both strides. The last
-// column panels cover the 1-, 2- and 3-vector tiles: N = 100 ends in 4 columns (one vector in float
-// and double), 211 in 19 (two vectors in float, three in double), 400 in 16 (one vector in float,
-// two in double).
+// The GEMM kernel used by the i-vector products, on every path this machine has (AVX-512, AVX2),
+// in float and double, overwriting and added into double, against a wider product, on shapes with
+// edges in every dimension (M not a multiple of the tile's rows, N not of the panel width, K over
+// one 4096 block) and with B read through both strides. On AVX-512 the last column panels cover
+// the 1-, 2- and 3-vector tiles: N = 100 ends in 4 columns (one vector in float and double), 211 in
+// 19 (two vectors in float, three in double), 400 in 16 (one vector in float, two in double).
 #include <doctest/doctest.h>
 
 #include <Eigen/Dense>
 
 #include "ivkit/core/gemm_kernel.hpp"
 #include "ivkit/core/types.hpp"
-#include "support/skip.hpp"
+#include "support/isa.hpp"
 
 using ivkit::Index;
 using ivkit::Matrix;
@@ -40,20 +40,14 @@ void check_ragged_shapes(double tol) {
 }  // namespace
 
 TEST_CASE("gemm matches a wider product on ragged shapes, in float and double") {
-  if constexpr (!ivkit::detail::kHaveGemmKernel) {
-    ivkit_test::skip_test_case("no AVX-512 in this build: the kernel is not built");
-    return;
-  } else {
+  ivkit_test::for_each_isa([&](ivkit::Isa) {
     check_ragged_shapes<float>(1e-5);
     check_ragged_shapes<double>(1e-14);
-  }
+  }, ivkit::Isa::avx2);
 }
 
 TEST_CASE("gemm_add adds the float product to a double accumulator") {
-  if constexpr (!ivkit::detail::kHaveGemmKernel) {
-    ivkit_test::skip_test_case("no AVX-512 in this build: the kernel is not built");
-    return;
-  } else {
+  ivkit_test::for_each_isa([&](ivkit::Isa) {
     // M over two tiles of rows (the output prefetch runs two tiles ahead), N with a partial panel.
     for (const auto& [M, N, K] : {std::tuple<Index, Index, Index>{1, 1, 1}, {13, 100, 37}, {40, 211, 256}}) {
       const Matrix<float> A = Matrix<float>::Random(K, N);
@@ -69,14 +63,11 @@ TEST_CASE("gemm_add adds the float product to a double accumulator") {
       const Matrix<double> ref = start.leftCols(N) + B.cast<double>() * A.cast<double>();
       CHECK((acc.leftCols(N) - ref).cwiseAbs().maxCoeff() <= 1e-5 * std::sqrt(static_cast<double>(K)));
     }
-  }
+  }, ivkit::Isa::avx2);
 }
 
 TEST_CASE("gemm_add in double adds the double product to the accumulator") {
-  if constexpr (!ivkit::detail::kHaveGemmKernel) {
-    ivkit_test::skip_test_case("no AVX-512 in this build: the kernel is not built");
-    return;
-  } else {
+  ivkit_test::for_each_isa([&](ivkit::Isa) {
     // The double model's training path; M over two tiles of rows, N with a partial panel of 24.
     for (const auto& [M, N, K] : {std::tuple<Index, Index, Index>{1, 1, 1}, {40, 107, 300}}) {
       const Matrix<double> A = Matrix<double>::Random(K, N);
@@ -88,5 +79,5 @@ TEST_CASE("gemm_add in double adds the double product to the accumulator") {
       const Matrix<long double> ref = start.leftCols(N).cast<long double>() + B.cast<long double>() * A.cast<long double>();
       CHECK((acc.leftCols(N).cast<long double>() - ref).cwiseAbs().maxCoeff() <= 1e-14L * std::sqrt(static_cast<long double>(K)));
     }
-  }
+  }, ivkit::Isa::avx2);
 }

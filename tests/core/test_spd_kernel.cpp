@@ -1,5 +1,5 @@
-// The AVX-512 Cholesky factorisation, triangular inverse and Gram product of small SPD matrices
-// (ivkit/core/spd_kernel.hpp), against Eigen in double, in float and double, on sizes with partial
+// On every path this machine has (AVX-512, AVX2): the Cholesky factorisation, triangular inverse
+// and Gram product of small SPD matrices (ivkit/core/spd_kernel.hpp), against Eigen in double, in float and double, on sizes with partial
 // panels and partial tiles; indefinite and non-finite input is reported, not factorised.
 #include <doctest/doctest.h>
 
@@ -12,7 +12,7 @@
 #include "ivkit/core/packed.hpp"
 #include "ivkit/core/spd_kernel.hpp"
 #include "ivkit/core/types.hpp"
-#include "support/skip.hpp"
+#include "support/isa.hpp"
 
 using ivkit::Index;
 
@@ -66,22 +66,16 @@ void check_against_eigen(Index R, double tol) {
 }  // namespace
 
 TEST_CASE("spd kernels match Eigen in double on ragged sizes") {
-  if constexpr (!ivkit::detail::kHaveSpdKernel) {
-    ivkit_test::skip_test_case("no AVX-512 in this build: the kernels are not built");
-    return;
-  } else {
+  ivkit_test::for_each_isa([&](ivkit::Isa) {
     for (Index R : {1, 2, 7, 8, 9, 16, 47, 48, 49, 97, 150}) {
       check_against_eigen<float>(R, 2e-6);
       check_against_eigen<double>(R, 1e-13);
     }
-  }
+  }, ivkit::Isa::avx2);
 }
 
 TEST_CASE("spd_cholesky_lower reports indefinite and non-finite matrices") {
-  if constexpr (!ivkit::detail::kHaveSpdKernel) {
-    ivkit_test::skip_test_case("no AVX-512 in this build: the kernel is not built");
-    return;
-  } else {
+  ivkit_test::for_each_isa([&](ivkit::Isa) {
     for (Index R : {5, 30, 100}) {
       CAPTURE(R);
       // One negative eigenvalue, large or small.
@@ -98,7 +92,7 @@ TEST_CASE("spd_cholesky_lower reports indefinite and non-finite matrices") {
       K(R - 1, R / 2) = std::numeric_limits<double>::quiet_NaN();
       CHECK_FALSE(ivkit::detail::spd_cholesky_lower(K.data(), R, R));
     }
-  }
+  }, ivkit::Isa::avx2);
 }
 
 TEST_CASE("spd_packed_times_add and the portable packed_symmetric_times_add: y + P w in double from packed float P") {
@@ -124,12 +118,14 @@ TEST_CASE("spd_packed_times_add and the portable packed_symmetric_times_add: y +
       CHECK((y - ref).norm() <= 1e-14 * ref.norm());
       Eigen::VectorXd short_y(R + 1);
       CHECK_THROWS_AS(ivkit::packed_symmetric_times_add(packed.data(), R, w, short_y), ivkit::DimensionMismatch);
-      if constexpr (ivkit::detail::kHaveSpdKernel) {
-        y = y0;
-        ivkit::detail::spd_packed_times_add(packed.data(), R, w.data(), y.data());
-        CHECK((y - ref).norm() <= 1e-14 * ref.norm());
+      if (ivkit::cpu_isa() >= ivkit::Isa::avx2) {
+        ivkit_test::for_each_isa([&](ivkit::Isa) {
+          y = y0;
+          ivkit::detail::spd_packed_times_add(packed.data(), R, w.data(), y.data());
+          CHECK((y - ref).norm() <= 1e-14 * ref.norm());
+        }, ivkit::Isa::avx2);
       } else if (R == 1) {
-        ivkit_test::skip_test_case("no AVX-512 in this build: spd_packed_times_add is not built (the portable function was checked)");
+        ivkit_test::skip_test_case("no AVX2 on this CPU: spd_packed_times_add cannot run (the portable function was checked)");
       }
     }
   }

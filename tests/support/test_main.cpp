@@ -1,14 +1,17 @@
 // The doctest main of every test executable. CTest runs a module's executable once per source file
 // with --source-file=...; a filter that selects no test case (a renamed or moved file) fails the
 // run instead of passing with nothing tested, and a run in which a test case skipped its subject
-// (support/skip.hpp) ends with the skip code, so that CTest reports it skipped, not passed.
+// (support/skip.hpp) ends with the skip code, so that CTest reports it skipped, not passed. A run
+// whose IVKIT_ISA names a kernel path this CPU lacks is skipped as a whole; an unknown name fails.
 #define DOCTEST_CONFIG_IMPLEMENT
 #include <doctest/doctest.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
+#include "ivkit/core/isa.hpp"
 #include "support/skip.hpp"
 
 namespace {
@@ -47,6 +50,19 @@ void ivkit_test::skip_test_case(const char* why) {
 }
 
 int main(int argc, char** argv) {
+  if (const char* env = std::getenv("IVKIT_ISA")) {
+    try {
+      if (ivkit::parse_isa(env) > ivkit::cpu_isa()) {
+        std::fprintf(stderr, "IVKIT_ISA=%s: this CPU has at most the %s path; nothing was tested\n", env,
+                     ivkit::isa_name(ivkit::cpu_isa()));
+        return ivkit_test::kSkipReturnCode;
+      }
+      std::fprintf(stderr, "kernel path: %s\n", ivkit::isa_name(ivkit::active_isa()));
+    } catch (const ivkit::Error& e) {
+      std::fprintf(stderr, "%s\n", e.what());
+      return 2;
+    }
+  }
   doctest::Context context(argc, argv);
   const int result = context.run();
   if (context.shouldExit()) return result;  // --help, --list-test-cases, ...

@@ -24,6 +24,12 @@ export IVKIT_PROGRESS_INTERVAL=60 LC_ALL=C
 
 # shellcheck source=tests/tools/helpers.sh
 source "$(dirname "${BASH_SOURCE[0]}")/helpers.sh"
+# The kernel path in use (core/isa.hpp): --version names it, and IVKIT_ISA forces it.
+version=$("$TOOLS/ivkit-gselect" --version)
+echo "$version" >&2
+if [[ -n "${IVKIT_ISA:-}" ]]; then
+  grep -q "^kernels: $IVKIT_ISA " <<<"$version" || fail "--version does not name the path IVKIT_ISA=$IVKIT_ISA forces"
+fi
 compare() {
   echo "+ compare $*" >&2
   "$COMPARE" "$@" || fail "compare $* is beyond its bound"

@@ -1,5 +1,5 @@
 // Shared command-line behaviour of the ivkit tools: CLI11 set-up, --help with an example, the
-// common options (--threads, --quiet), logging to stderr, and the exit codes:
+// common options (--threads, --quiet, --version), logging to stderr, and the exit codes:
 //   0 success (and --help), 1 a runtime error (ivkit::Error and friends: one line, "tool: error: ..."),
 //   2 a usage error (unknown option, missing argument, invalid value, inconsistent options).
 #pragma once
@@ -47,6 +47,9 @@ class Tool {
   /// overrides them, as in Kaldi); an unknown option in a file is a usage error naming the file and
   /// line; and `_` in option names reads as `-` (`--num_ceps=20`).
   void enable_kaldi_config();
+
+  /// "<name> (ivkit <version>)" and the kernel path in use (core/isa.hpp), for --version.
+  std::string version_text() const;
 
   /// Parses the command line and runs `body`; returns the process exit code (see the file comment).
   int run(int argc, char** argv, const std::function<void()>& body);

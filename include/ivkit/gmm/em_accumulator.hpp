@@ -170,7 +170,11 @@ void accumulate_impl(const Model& model, const Eigen::MatrixBase<Derived>& frame
         if (!sparse) {
           // Dense: all statistics of the block in one matrix product (C x B) * (B x F).
           p.stats.resize(C, F);
-          p.stats.noalias() = p.ws.loglik.transpose() * p.ws.phi;
+          if (have_gemm_kernel())  // flags-independent speed (core/isa.hpp)
+            gemm(C, F, count, p.ws.phi.data(), p.ws.phi.outerStride(), p.ws.loglik.data(), Index{1},
+                 p.ws.loglik.outerStride(), p.stats.data(), p.stats.outerStride());
+          else
+            p.stats.noalias() = p.ws.loglik.transpose() * p.ws.phi;
           p.occupancy = p.ws.loglik.colwise().sum().transpose();
         } else {
           p.stats.setZero(C, F);
@@ -222,7 +226,7 @@ void accumulate_selected_impl(const Model& model, const Eigen::MatrixBase<Derive
         for (Index i = 0; i < count; ++i) {
           for (Index k = 0; k < k_sel; ++k) {
             const auto c = selection.indices(begin + i, k);
-            post[static_cast<std::size_t>(k)] = p.ws.phi.row(i).dot(W.row(c)) + g(c);
+            post[static_cast<std::size_t>(k)] = simd::dot(&p.ws.phi(i, 0), &W(c, 0), F) + g(c);
           }
           const Scalar lse = simd::softmax_inplace<Scalar>(post.data(), nullptr, k_sel);
           if (!std::isfinite(lse)) throw_non_finite_loglik(fn, begin + i);

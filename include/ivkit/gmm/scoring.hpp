@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "ivkit/core/error.hpp"
+#include "ivkit/core/gemm_kernel.hpp"
 #include "ivkit/core/layout.hpp"
 #include "ivkit/core/parallel.hpp"
 #include "ivkit/core/types.hpp"
@@ -94,6 +95,23 @@ void load_expanded_frames(const Model& model, const Eigen::MatrixBase<Derived>& 
   model.expand(ws.y, ws.phi);
 }
 
+/// out (count x C, row stride ldo) = phi (count x F) * W^T for the model's scoring weights W (C x F):
+/// ivkit's GEMM kernel on the AVX-512 and AVX2 paths, so that the speed does not depend on the
+/// compile flags (core/isa.hpp); Eigen's product on the baseline path.
+template <class Model>
+void times_scoring_weights(const Model& model, const Matrix<typename Model::Scalar>& phi, typename Model::Scalar* out,
+                           Index ldo) {
+  using Scalar = typename Model::Scalar;
+  const Matrix<Scalar>& W = model.scoring_weights();
+  const Index count = phi.rows(), C = W.rows(), F = W.cols();
+  if (have_gemm_kernel()) {
+    gemm_strided(count, C, F, W.data(), Index{1}, W.outerStride(), phi.data(), phi.outerStride(), Index{1}, out, ldo);
+  } else {
+    Eigen::Map<Matrix<Scalar>, 0, Eigen::OuterStride<>>(out, count, C, Eigen::OuterStride<>(ldo)).noalias() =
+        phi * W.transpose();
+  }
+}
+
 /// Expands a block and multiplies it by W^T. Afterwards ws.loglik(i, c) + g_c is the log-likelihood
 /// of frame begin + i under component c.
 template <class Layout, class Model, class Derived>
@@ -101,7 +119,7 @@ void block_linear_terms(const Model& model, const Eigen::MatrixBase<Derived>& fr
                         ScoringWorkspace<typename Model::Scalar>& ws, const char* fn) {
   load_expanded_frames<Layout>(model, frames, begin, count, ws, fn);
   ws.loglik.resize(count, model.num_components());
-  ws.loglik.noalias() = ws.phi * model.scoring_weights().transpose();
+  times_scoring_weights(model, ws.phi, ws.loglik.data(), ws.loglik.outerStride());
 }
 
 [[noreturn]] inline void throw_non_finite_loglik(const char* fn, Index frame) {
@@ -128,7 +146,7 @@ Matrix<typename Model::Scalar> component_log_likelihoods(const Model& model, con
     const Index begin = b * B, count = std::min(B, n - begin);
     detail::load_expanded_frames<Layout>(model, frames, begin, count, ws, fn);
     auto rows = out.middleRows(begin, count);
-    rows.noalias() = ws.phi * model.scoring_weights().transpose();
+    detail::times_scoring_weights(model, ws.phi, rows.data(), rows.outerStride());
     for (Index i = 0; i < count; ++i) simd::add_inplace(&rows(i, 0), model.log_constants().data(), C);
   });
   return out;
@@ -155,7 +173,7 @@ void posteriors_into(const Model& model, const Eigen::MatrixBase<Derived>& frame
     const Index begin = b * B, count = std::min(B, n - begin);
     detail::load_expanded_frames<Layout>(model, frames, begin, count, ws, fn);
     auto rows = out.middleRows(begin, count);
-    rows.noalias() = ws.phi * model.scoring_weights().transpose();
+    detail::times_scoring_weights(model, ws.phi, rows.data(), rows.outerStride());
     for (Index i = 0; i < count; ++i) {
       const Scalar lse = simd::softmax_inplace(&rows(i, 0), model.log_constants().data(), C);
       if (!std::isfinite(lse)) detail::throw_non_finite_loglik(fn, begin + i);
@@ -349,7 +367,7 @@ Matrix<typename Model::Scalar> selected_log_likelihoods(const Model& model, cons
     for (Index i = 0; i < count; ++i)
       for (Index k = 0; k < k_sel; ++k) {
         const auto c = selection.indices(begin + i, k);
-        out(begin + i, k) = ws.phi.row(i).dot(W.row(c)) + g(c);
+        out(begin + i, k) = simd::dot(&ws.phi(i, 0), &W(c, 0), W.cols()) + g(c);
       }
   });
   return out;

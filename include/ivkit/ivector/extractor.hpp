@@ -72,7 +72,7 @@ namespace detail {
 /// All packed precisions of a batch, prec = n (count x C) * U_packed (C x R(R+1)/2), in fixed chunks
 /// of columns (one product per chunk, so the result does not depend on the thread count; chunks of
 /// this width also run Eigen's product about twice as fast as one product over all 80,200 columns
-/// at R = 400). With AVX-512 it is ivkit's kernel (core/gemm_kernel.hpp), in float or double.
+/// at R = 400). On the AVX-512 and AVX2 paths it is ivkit's kernel (core/gemm_kernel.hpp).
 template <class Scalar>
 Eigen::Map<Matrix<Scalar>> packed_precisions(const Eigen::Ref<const Matrix<Scalar>>& n, const Matrix<Scalar>& U_packed,
                                              LargeBuffer<Scalar>& buffer, int num_threads) {
@@ -81,7 +81,7 @@ Eigen::Map<Matrix<Scalar>> packed_precisions(const Eigen::Ref<const Matrix<Scala
   Eigen::Map<Matrix<Scalar>> prec(buffer.reserve(static_cast<std::size_t>(n.rows() * P)), n.rows(), P);
   parallel_for_blocks(num_blocks(P, chunk), num_threads, [&](Index b) {
     const Index p0 = b * chunk, pn = std::min(chunk, P - p0);
-    if constexpr (kHaveGemmKernel)
+    if (have_gemm_kernel())
       gemm(n.rows(), pn, n.cols(), U_packed.data() + p0, P, n.data(), n.outerStride(), 1, prec.data() + p0, P);
     else
       prec.middleCols(p0, pn).noalias() = n * U_packed.middleCols(p0, pn);
@@ -170,10 +170,10 @@ class PosteriorSolver {
   }
 
   /// The diagonal of L^-1: squared column norms of K^-1 (L = K K^T).
-  /// With AVX-512 (spd_kernel.hpp): Z = K^-T and the squared norms of its rows.
+  /// With the SPD kernels (spd_kernel.hpp): Z = K^-T and the squared norms of its rows.
   const Vector<Scalar>& variances() {
     var_.resize(R_);
-    if constexpr (kHaveSpdKernel) {
+    if (have_spd_kernel()) {
       if (in_double()) {
         Eigen::VectorXd v(R_);
         inverse_transpose(Kd_, Xd_);
@@ -193,10 +193,10 @@ class PosteriorSolver {
     return var_;
   }
 
-  /// L^-1 = K^-T K^-1; only the lower triangle (and the diagonal) is set. With AVX-512 it is
+  /// L^-1 = K^-T K^-1; only the lower triangle (and the diagonal) is set. With the SPD kernels it is
   /// Z Z^T for Z = K^-T, otherwise X^T X for X = K^-1 (the same matrix).
   const ColMatrix<Scalar>& covariance() {
-    if constexpr (kHaveSpdKernel) {
+    if (have_spd_kernel()) {
       if (in_double()) {
         inverse_transpose(Kd_, Xd_);
         Sd_.resize(R_, R_);
@@ -235,15 +235,15 @@ class PosteriorSolver {
     for (Index j = 0; j < R_; p += R_ - j, ++j)
       K.col(j).tail(R_ - j) = Eigen::Map<const Vector<Scalar>>(p, R_ - j).template cast<T>();
     K.diagonal().array() += T(1);
-    if constexpr (kHaveSpdKernel) return spd_cholesky_lower(K.data(), R_, R_);
+    if (have_spd_kernel()) return spd_cholesky_lower(K.data(), R_, R_);
     else return Eigen::internal::llt_inplace<T, Eigen::Lower>::blocked(K) == -1;
   }
 
-  /// Z = K^-T (upper triangular); used only with the AVX-512 kernels.
+  /// Z = K^-T (upper triangular); used only with the SPD kernels.
   template <class T>
   void inverse_transpose(const ColMatrix<T>& K, ColMatrix<T>& Z) const {
     Z.resize(R_, R_);
-    if constexpr (kHaveSpdKernel) spd_inverse_transpose_lower(K.data(), R_, R_, Z.data(), R_);
+    spd_inverse_transpose_lower(K.data(), R_, R_, Z.data(), R_);
   }
 
   template <class T, class V>
@@ -255,10 +255,13 @@ class PosteriorSolver {
   /// (I + P) w in double from the packed float precision.
   Eigen::VectorXd times_precision(const Eigen::VectorXd& w) const {
     Eigen::VectorXd y = w;
-    if constexpr (kHaveSpdKernel && std::is_same_v<Scalar, float>)
-      spd_packed_times_add(packed_, R_, w.data(), y.data());
-    else
-      packed_symmetric_times_add(packed_, R_, w, y);
+    if constexpr (std::is_same_v<Scalar, float>) {
+      if (have_spd_kernel()) {
+        spd_packed_times_add(packed_, R_, w.data(), y.data());
+        return y;
+      }
+    }
+    packed_symmetric_times_add(packed_, R_, w, y);
     return y;
   }
 
@@ -466,7 +469,7 @@ class IvectorExtractor {
   }
 
   /// The linear terms mu_w + sum_c T_c^T Sigma_c^-1 (F_uc - N_uc (m_c - mu_c)) of a batch (count x R):
-  /// F (count x C*D) times Sigma^-1 T. The AVX-512 kernel's per-element summation order does not
+  /// F (count x C*D) times Sigma^-1 T. The kernel's per-element summation order does not
   /// depend on how the utterances are split, so they are split into one chunk per thread: each
   /// chunk reads all of Sigma^-1 T (200 MB at C = 2048, R = 400), and one chunk of 256 runs the
   /// product 1.2x faster than four of 64. Eigen's product is split in fixed chunks of R columns.
@@ -474,7 +477,7 @@ class IvectorExtractor {
                               int num_threads) const {
     const Index R = ivector_dim(), count = n.rows(), K = f.cols();
     Matrix<Scalar> linear(count, R);
-    if constexpr (detail::kHaveGemmKernel) {
+    if (detail::have_gemm_kernel()) {
       const Index threads = std::min<Index>(resolve_num_threads(num_threads), std::max<Index>(count, 1));
       const Index chunk = std::max<Index>(1, num_blocks(count, threads));
       parallel_for_blocks(num_blocks(count, chunk), num_threads, [&](Index b) {

@@ -28,8 +28,10 @@
 #include <vector>
 
 #include "ivkit/core/error.hpp"
+#include "ivkit/core/gemm_kernel.hpp"
 #include "ivkit/core/packed.hpp"
 #include "ivkit/core/parallel.hpp"
+#include "ivkit/core/spd_kernel.hpp"
 #include "ivkit/core/types.hpp"
 #include "ivkit/ivector/extractor.hpp"
 #include "ivkit/ivector/init.hpp"
@@ -80,11 +82,11 @@ struct IvectorAccumulateOptions {
 namespace detail {
 inline constexpr Index kIvectorUtteranceChunk = 16;  ///< utterances per E-step task
 inline constexpr Index kIvectorRowChunk = 1024;      ///< rows of Y (about) per accumulation task
-/// Tiles of the R accumulation. With the AVX-512 kernel, tall tiles: each packed panel of Phi (read
+/// Tiles of the R accumulation. With ivkit's GEMM kernel, tall tiles: each packed panel of Phi (read
 /// from far-apart rows) then serves 2048 components instead of 512, 4% faster; columns a multiple
 /// of the kernel's panel width (48 floats, 24 doubles), so no tile has a partial panel in its middle.
 /// Eigen's path keeps its float copy of a tile at 4 MB.
-inline constexpr Index kIvectorRTileComponents = kHaveGemmKernel ? 2048 : 512;
+inline Index ivector_r_tile_components() { return have_gemm_kernel() ? 2048 : 512; }
 inline constexpr Index kIvectorRTileColumns = 2016;
 }  // namespace detail
 
@@ -165,14 +167,15 @@ void accumulate_ivector_stats(const IvectorExtractor<Scalar>& model, const Stats
     const Matrix<Scalar> NW = n.transpose() * W;  // (C x R)
     const Index comps_per_y = std::max<Index>(1, detail::kIvectorRowChunk / D);
     const Index y_tasks = num_blocks(C, comps_per_y);
-    const Index r_comp_tasks = num_blocks(C, detail::kIvectorRTileComponents);
+    const Index r_tile_components = detail::ivector_r_tile_components();
+    const Index r_comp_tasks = num_blocks(C, r_tile_components);
     const Index r_col_tasks = num_blocks(P, detail::kIvectorRTileColumns);
     parallel_for_blocks(y_tasks + r_comp_tasks * r_col_tasks, opts.num_threads, [&](Index task) {
       thread_local Matrix<Scalar> part;
       if (task < y_tasks) {
         const Index c0 = task * comps_per_y, cn = std::min(comps_per_y, C - c0);
         auto y = acc.Y.middleRows(c0 * D, cn * D);
-        if constexpr (detail::kHaveGemmKernel) {
+        if (detail::have_gemm_kernel()) {
           // Added straight into the double accumulator (one pass over it, no float copy).
           detail::gemm_add(cn * D, R, count, W.data(), R, f.data() + c0 * D, 1, f.outerStride(), y.data(), R);
         } else {
@@ -183,9 +186,9 @@ void accumulate_ivector_stats(const IvectorExtractor<Scalar>& model, const Stats
           y.middleRows((c - c0) * D, D).noalias() -= delta_d.row(c).transpose() * NW.row(c).template cast<double>();
       } else {
         const Index t = task - y_tasks;
-        const Index c0 = (t / r_col_tasks) * detail::kIvectorRTileComponents, cn = std::min(detail::kIvectorRTileComponents, C - c0);
+        const Index c0 = (t / r_col_tasks) * r_tile_components, cn = std::min(r_tile_components, C - c0);
         const Index p0 = (t % r_col_tasks) * detail::kIvectorRTileColumns, pn = std::min(detail::kIvectorRTileColumns, P - p0);
-        if constexpr (detail::kHaveGemmKernel) {
+        if (detail::have_gemm_kernel()) {
           detail::gemm_add(cn, pn, count, Phi.data() + p0, P, n.data() + c0, 1, n.outerStride(),
                            acc.R_packed.data() + c0 * P + p0, P);
         } else {
@@ -290,15 +293,38 @@ IvectorExtractor<Scalar> update_extractor(const IvectorExtractor<Scalar>& model,
     throw DimensionMismatch(detail::message(fn, ": the accumulator does not match the extractor (C = ", C, ", D = ", D, ", R = ", R, ")"));
   if (!(acc.num_utterances > 0)) throw InvalidArgument(detail::message(fn, ": no utterances accumulated"));
   Matrix<Scalar> T = model.T();
+  // T_c = Y_c R_c^-1 for every component (2 x 10^10 flops at C = 2048, R = 400). With the SPD
+  // kernels (core/spd_kernel.hpp): R_c = K K^T, Z = K^-T, R_c^-1 = Z Z^T, then one product through
+  // the GEMM kernel, so that the speed does not depend on the compile flags; otherwise Eigen's
+  // Cholesky solve.
+  const bool kernels = detail::have_spd_kernel() && detail::have_gemm_kernel();
+  ColMatrix<double> K, Z, Rinv;
+  Matrix<double> Tc;
   for (Index c = 0; c < C; ++c) {
     if (!(acc.gamma(c) > opts.min_gamma)) continue;
-    const ColMatrix<double> Rc = unpack_symmetric<double>(acc.R_packed.row(c), R);
-    Eigen::LLT<ColMatrix<double>> llt(Rc);
-    if (llt.info() != Eigen::Success)
-      throw NumericalError(detail::message(fn, ": R of component ", c, " is not positive definite"));
-    // T_c = Y_c R_c^-1, i.e. solve R_c T_c^T = Y_c^T.
-    const ColMatrix<double> Tt = llt.solve(acc.Y.middleRows(c * D, D).transpose());
-    T.middleRows(c * D, D) = Tt.transpose().template cast<Scalar>();
+    ColMatrix<double> Rc = unpack_symmetric<double>(acc.R_packed.row(c), R);
+    if (kernels) {
+      K = Rc;
+      if (!detail::spd_cholesky_lower(K.data(), R, R))
+        throw NumericalError(detail::message(fn, ": R of component ", c, " is not positive definite"));
+      Z.resize(R, R);
+      detail::spd_inverse_transpose_lower(K.data(), R, R, Z.data(), R);
+      Rinv.resize(R, R);
+      detail::spd_gram_upper(Z.data(), R, R, Rinv.data(), R);
+      Rinv.triangularView<Eigen::StrictlyUpper>() = Rinv.transpose();
+      Tc.resize(D, R);
+      // Tc (D x R) = Y_c (D x R, row-major) * R_c^-1 (symmetric: its column-major storage is its rows).
+      detail::gemm(D, R, R, Rinv.data(), R, acc.Y.data() + c * D * acc.Y.outerStride(), acc.Y.outerStride(), Index{1},
+                   Tc.data(), R);
+      T.middleRows(c * D, D) = Tc.template cast<Scalar>();
+    } else {
+      Eigen::LLT<ColMatrix<double>> llt(Rc);
+      if (llt.info() != Eigen::Success)
+        throw NumericalError(detail::message(fn, ": R of component ", c, " is not positive definite"));
+      // T_c = Y_c R_c^-1, i.e. solve R_c T_c^T = Y_c^T.
+      const ColMatrix<double> Tt = llt.solve(acc.Y.middleRows(c * D, D).transpose());
+      T.middleRows(c * D, D) = Tt.transpose().template cast<Scalar>();
+    }
   }
   Matrix<Scalar> m = model.m();
   Vector<Scalar> prior = model.prior_mean();

@@ -1,9 +1,12 @@
 /// @file
-/// SIMD (xsimd) row kernels: log-sum-exp and in-place softmax of one row of log-likelihoods.
+/// SIMD row kernels: log-sum-exp and in-place softmax of one row of log-likelihoods, and the dot
+/// product of two rows (the selected log-likelihoods of a full-covariance GMM).
 ///
-/// The kernels use xsimd's default architecture, i.e. the best instruction set the including
-/// translation unit is compiled for (SSE2 on plain x86-64, AVX2 or AVX-512 with the matching
-/// -m flags); ivkit never forces -march on its users.
+/// On the AVX-512 and AVX2 paths (chosen at run time, core/isa.hpp) the kernels are ivkit's own
+/// (simd/detail/softmax_body.inc, compiled for each path whatever the flags); on the baseline path
+/// they use xsimd's default architecture, i.e. the best instruction set the including translation
+/// unit is compiled for (SSE2 on plain x86-64, NEON on aarch64). ivkit never forces -march on its
+/// users.
 #pragma once
 
 #include <algorithm>
@@ -11,16 +14,18 @@
 #include <limits>
 #include <type_traits>
 #include <xsimd/xsimd.hpp>
+
+#include <Eigen/Core>
 #if defined(__AVX512F__)
 #include <immintrin.h>
 #endif
 
+#include "ivkit/core/detail/simd_avx2.hpp"
+#include "ivkit/core/detail/simd_avx512.hpp"
+#include "ivkit/core/isa.hpp"
 #include "ivkit/core/types.hpp"
 
 namespace ivkit::simd {
-
-/// Name of the instruction set the kernels in this translation unit were compiled for.
-inline const char* instruction_set() { return xsimd::default_arch::name(); }
 
 namespace detail {
 template <class Scalar>
@@ -185,49 +190,44 @@ Scalar exp_shifted_inplace(Scalar* x, Scalar m, Index n) {
   }
   return sum;
 }
-}  // namespace detail
 
-/// log(sum_i exp(x[i])), the row maximum subtracted first.
+/// The baseline path of log_sum_exp.
 template <class Scalar>
-Scalar log_sum_exp(const Scalar* x, Index n) {
-  using B = detail::Batch<Scalar>;
+Scalar log_sum_exp_portable(const Scalar* x, Index n) {
+  using B = Batch<Scalar>;
   constexpr Index W = static_cast<Index>(B::size);
   if (n == 0) return -std::numeric_limits<Scalar>::infinity();
-  const Scalar m = detail::max_of(x, n);
+  const Scalar m = max_of(x, n);
   if (!std::isfinite(m)) return m;
   const B mb(m);
   B acc(Scalar(0));
   Index i = 0;
-  for (; i + W <= n; i += W) acc += detail::exp_nonpositive<Scalar>(B::load_unaligned(x + i) - mb);
-  Scalar sum = detail::hsum<Scalar>(acc);
+  for (; i + W <= n; i += W) acc += exp_nonpositive<Scalar>(B::load_unaligned(x + i) - mb);
+  Scalar sum = hsum<Scalar>(acc);
   for (; i < n; ++i) sum += std::exp(x[i] - m);
   return m + std::log(sum);
 }
 
-/// In place: x[i] += offset[i].
+/// The baseline path of add_inplace.
 template <class Scalar>
-void add_inplace(Scalar* x, const Scalar* offset, Index n) {
-  using B = detail::Batch<Scalar>;
+void add_portable(Scalar* x, const Scalar* offset, Index n) {
+  using B = Batch<Scalar>;
   constexpr Index W = static_cast<Index>(B::size);
   Index i = 0;
   for (; i + W <= n; i += W) (B::load_unaligned(x + i) + B::load_unaligned(offset + i)).store_unaligned(x + i);
   for (; i < n; ++i) x[i] += offset[i];
 }
 
-/// `offset` may be null.
-/// In place: x[i] <- exp(x[i] + offset[i] - lse), where lse = log sum_i exp(x[i] + offset[i]).
-/// Returns lse. The row maximum is subtracted before exponentiating, so rows of very negative
-/// log-likelihoods (frames far from every component) still give posteriors that sum to one.
-/// A non-finite maximum is returned unchanged and the row is left untouched; callers report it.
+/// The baseline path of softmax_inplace.
 template <class Scalar>
-Scalar softmax_inplace(Scalar* x, const Scalar* offset, Index n) {
-  using B = detail::Batch<Scalar>;
+Scalar softmax_portable(Scalar* x, const Scalar* offset, Index n) {
+  using B = Batch<Scalar>;
   constexpr Index W = static_cast<Index>(B::size);
   if (n == 0) return -std::numeric_limits<Scalar>::infinity();
   // Three passes over a row that stays in L1: offset and maximum, exp and sum, scale.
-  const Scalar m = offset != nullptr ? detail::add_and_max(x, offset, n) : detail::max_of(x, n);
+  const Scalar m = offset != nullptr ? add_and_max(x, offset, n) : max_of(x, n);
   if (!std::isfinite(m)) return m;
-  const Scalar sum = detail::exp_shifted_inplace(x, m, n);
+  const Scalar sum = exp_shifted_inplace(x, m, n);
   const Scalar inv = Scalar(1) / sum;
   const B invb(inv);
   Index i = 0;
@@ -235,5 +235,84 @@ Scalar softmax_inplace(Scalar* x, const Scalar* offset, Index n) {
   for (; i < n; ++i) x[i] *= inv;
   return m + std::log(sum);
 }
+
+}  // namespace detail
+}  // namespace ivkit::simd
+
+#if defined(IVKIT_HAVE_AVX512_KERNELS)
+IVKIT_TARGET_AVX512_BEGIN
+namespace ivkit::detail::avx512 {
+#include "ivkit/simd/detail/softmax_body.inc"
+}  // namespace ivkit::detail::avx512
+IVKIT_TARGET_END
+#endif
+
+#if defined(IVKIT_HAVE_AVX2_KERNELS)
+IVKIT_TARGET_AVX2_BEGIN
+namespace ivkit::detail::avx2 {
+#include "ivkit/simd/detail/softmax_body.inc"
+}  // namespace ivkit::detail::avx2
+IVKIT_TARGET_END
+#endif
+
+namespace ivkit::simd {
+
+#if defined(IVKIT_HAVE_AVX512_KERNELS)
+#define IVKIT_ROW_KERNEL_AVX512(call) \
+  case Isa::avx512: return ::ivkit::detail::avx512::call;
+#else
+#define IVKIT_ROW_KERNEL_AVX512(call)
+#endif
+#if defined(IVKIT_HAVE_AVX2_KERNELS)
+#define IVKIT_ROW_KERNEL_AVX2(call) \
+  case Isa::avx2: return ::ivkit::detail::avx2::call;
+#else
+#define IVKIT_ROW_KERNEL_AVX2(call)
+#endif
+#define IVKIT_ROW_KERNEL(call, portable) \
+  switch (active_isa()) {               \
+    IVKIT_ROW_KERNEL_AVX512(call)       \
+    IVKIT_ROW_KERNEL_AVX2(call)         \
+    default: return portable;           \
+  }
+
+/// The row kernels' path: "avx512", "avx2", or on the baseline path the name of the instruction
+/// set xsimd was compiled for ("sse2", "avx512bw", "neon64", ...).
+inline const char* instruction_set() {
+  return active_isa() == Isa::baseline ? xsimd::default_arch::name() : isa_name(active_isa());
+}
+
+/// log(sum_i exp(x[i])), the row maximum subtracted first.
+template <class Scalar>
+Scalar log_sum_exp(const Scalar* x, Index n) {
+  IVKIT_ROW_KERNEL(row_log_sum_exp(x, n), detail::log_sum_exp_portable(x, n))
+}
+
+/// In place: x[i] += offset[i].
+template <class Scalar>
+void add_inplace(Scalar* x, const Scalar* offset, Index n) {
+  IVKIT_ROW_KERNEL(row_add(x, offset, n), detail::add_portable(x, offset, n))
+}
+
+/// In place: x[i] <- exp(x[i] + offset[i] - lse), where lse = log sum_i exp(x[i] + offset[i]);
+/// `offset` may be null. Returns lse. The row maximum is subtracted before exponentiating, so rows
+/// of very negative log-likelihoods (frames far from every component) still give posteriors that
+/// sum to one. A non-finite maximum is returned unchanged and the row is left untouched; callers
+/// report it.
+template <class Scalar>
+Scalar softmax_inplace(Scalar* x, const Scalar* offset, Index n) {
+  IVKIT_ROW_KERNEL(row_softmax(x, offset, n), detail::softmax_portable(x, offset, n))
+}
+
+/// sum_i a[i] b[i]; on the baseline path Eigen's dot product.
+template <class Scalar>
+Scalar dot(const Scalar* a, const Scalar* b, Index n) {
+  IVKIT_ROW_KERNEL(row_dot(a, b, n), (Eigen::Map<const Eigen::Matrix<Scalar, Eigen::Dynamic, 1>>(a, n)
+                                          .dot(Eigen::Map<const Eigen::Matrix<Scalar, Eigen::Dynamic, 1>>(b, n))))
+}
+
+#undef IVKIT_ROW_KERNEL
+#undef IVKIT_ROW_KERNEL_AVX2
+#undef IVKIT_ROW_KERNEL_AVX512
 
 }  // namespace ivkit::simd
