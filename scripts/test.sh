@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: install dependencies, configure, build (-O2, with the Python package), run
-# ctest (the C++ suites, the tools end to end, pytest and the pip install of python/); then the
-# hardening pass (docs/reliability.md): every library module's tests once more under
+# ctest (the C++ suites, the tools end to end, pytest and the pip install of python/); the
+# numerical tests cross-compiled for aarch64 and run under qemu-user (IVKIT_AARCH64=0 skips them);
+# then the hardening pass (docs/reliability.md): every library module's tests once more under
 # AddressSanitizer + UndefinedBehaviorSanitizer (clang, -O0), and every libFuzzer harness on the
 # committed corpus, then for 20,000 inputs or IVKIT_FUZZ_SECONDS (default 15).
 #   IVKIT_HARDENING=0 skips the hardening pass; IVKIT_TEST_BUILD_DIR moves the main build (build/test).
@@ -17,6 +18,11 @@ cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O2
   -DIVKIT_BUILD_TESTS=ON -DIVKIT_BUILD_EXAMPLES=ON -DIVKIT_BUILD_BENCH=OFF -DIVKIT_BUILD_PYTHON=ON "${launcher[@]}"
 cmake --build "$build" -j "$jobs"
 (cd "$build" && ctest --output-on-failure -j "$jobs")
+
+# The numerical tests cross-compiled for aarch64 and run under qemu-user (scripts/test_aarch64.sh).
+if [ "${IVKIT_AARCH64:-1}" != "0" ]; then
+  bash scripts/test_aarch64.sh "${IVKIT_AARCH64_BUILD_DIR:-build/aarch64}"
+fi
 
 if [ "${IVKIT_HARDENING:-1}" = "0" ]; then exit 0; fi
 hardening=${IVKIT_HARDENING_BUILD_DIR:-build/hardening}

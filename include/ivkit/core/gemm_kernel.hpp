@@ -45,49 +45,41 @@ inline bool have_gemm_kernel() { return active_isa() >= Isa::avx2; }
 
 /// Plain loops for a path without the kernel: correct if called, never fast.
 template <class T, class Out>
-inline void gemm_reference(Index M, Index N, Index K, const T* A, Index as_k, Index as_j, const T* B, Index bs_i, Index bs_k,
-                           Out* out, Index ldo, bool add) {
+inline void gemm_reference(Index M, Index N, Index K, const T* A, Index lda, const T* B, Index bs_i, Index bs_k, Out* out,
+                           Index ldo, bool add) {
   for (Index i = 0; i < M; ++i)
     for (Index j = 0; j < N; ++j) {
       T sum = 0;
-      for (Index k = 0; k < K; ++k) sum += B[i * bs_i + k * bs_k] * A[k * as_k + j * as_j];
+      for (Index k = 0; k < K; ++k) sum += B[i * bs_i + k * bs_k] * A[k * lda + j];
       out[i * ldo + j] = add ? out[i * ldo + j] + sum : static_cast<Out>(sum);
     }
 }
 
 template <class T, class Out>
-inline void gemm_dispatch(Index M, Index N, Index K, const T* A, Index as_k, Index as_j, const T* B, Index bs_i, Index bs_k,
-                          Out* out, Index ldo, bool add) {
+inline void gemm_dispatch(Index M, Index N, Index K, const T* A, Index lda, const T* B, Index bs_i, Index bs_k, Out* out,
+                          Index ldo, bool add) {
   switch (active_isa()) {
 #if defined(IVKIT_HAVE_AVX512_KERNELS)
-    case Isa::avx512: return avx512::gemm_kernel(M, N, K, A, as_k, as_j, B, bs_i, bs_k, out, ldo, add);
+    case Isa::avx512: return avx512::gemm_kernel(M, N, K, A, lda, B, bs_i, bs_k, out, ldo, add);
 #endif
 #if defined(IVKIT_HAVE_AVX2_KERNELS)
-    case Isa::avx2: return avx2::gemm_kernel(M, N, K, A, as_k, as_j, B, bs_i, bs_k, out, ldo, add);
+    case Isa::avx2: return avx2::gemm_kernel(M, N, K, A, lda, B, bs_i, bs_k, out, ldo, add);
 #endif
-    default: return gemm_reference(M, N, K, A, as_k, as_j, B, bs_i, bs_k, out, ldo, add);
+    default: return gemm_reference(M, N, K, A, lda, B, bs_i, bs_k, out, ldo, add);
   }
 }
 
-/// out (M x N, row stride ldo) = B * A, A row-major with row stride lda; see the file comment.
+/// out (M x N, row stride ldo) = B * A; see the file comment.
 template <class T>
 inline void gemm(Index M, Index N, Index K, const T* A, Index lda, const T* B, Index bs_i, Index bs_k, T* out, Index ldo) {
-  gemm_dispatch(M, N, K, A, lda, Index{1}, B, bs_i, bs_k, out, ldo, false);
-}
-
-/// out (M x N, row stride ldo) = B * A with a(k, j) = A[k * as_k + j * as_j] (A^T of a row-major
-/// matrix: as_k = 1, as_j = its row stride).
-template <class T>
-inline void gemm_strided(Index M, Index N, Index K, const T* A, Index as_k, Index as_j, const T* B, Index bs_i, Index bs_k,
-                         T* out, Index ldo) {
-  gemm_dispatch(M, N, K, A, as_k, as_j, B, bs_i, bs_k, out, ldo, false);
+  gemm_dispatch(M, N, K, A, lda, B, bs_i, bs_k, out, ldo, false);
 }
 
 /// out (M x N, row stride ldo, double) += B * A; see the file comment.
 template <class T>
 inline void gemm_add(Index M, Index N, Index K, const T* A, Index lda, const T* B, Index bs_i, Index bs_k, double* out,
                      Index ldo) {
-  gemm_dispatch(M, N, K, A, lda, Index{1}, B, bs_i, bs_k, out, ldo, true);
+  gemm_dispatch(M, N, K, A, lda, B, bs_i, bs_k, out, ldo, true);
 }
 
 }  // namespace ivkit::detail

@@ -80,6 +80,8 @@ class DiagGmm : public detail::GmmScoring<DiagGmm<ScalarT>, ScalarT> {
   [[deprecated("British spelling, as the rest of ivkit: use centre()")]] const Vector<Scalar>& center() const { return centre_; }
   /// Scoring matrix W (C x 2D): log p_c(x) = W_c . [y, y*y] + log_constants()(c).
   const Matrix<Scalar>& scoring_weights() const { return scoring_weights_; }
+  /// W^T (2D x C), the layout ivkit's GEMM kernel reads without repacking (gmm/scoring.hpp).
+  const Matrix<Scalar>& scoring_weights_transposed() const { return scoring_weights_t_; }
   /// Log-constants of the centred formulation (C); equal to gconsts() when the centre is zero.
   const Vector<Scalar>& log_constants() const { return log_constants_; }
   /// phi = [y, y*y] for a block of centred frames y (B x D) -> (B x 2D).
@@ -113,6 +115,7 @@ class DiagGmm : public detail::GmmScoring<DiagGmm<ScalarT>, ScalarT> {
       gconsts_(c) = static_cast<Scalar>(base - 0.5 * quad);
       log_constants_(c) = static_cast<Scalar>(base - 0.5 * quad_centred);
     }
+    scoring_weights_t_ = scoring_weights_.transpose();
   }
 
   Vector<Scalar> weights_;
@@ -120,7 +123,7 @@ class DiagGmm : public detail::GmmScoring<DiagGmm<ScalarT>, ScalarT> {
   Matrix<Scalar> inv_vars_, means_inv_vars_;
   Vector<Scalar> gconsts_;
   Vector<Scalar> centre_;
-  Matrix<Scalar> scoring_weights_;
+  Matrix<Scalar> scoring_weights_, scoring_weights_t_;
   Vector<Scalar> log_constants_;
 };
 

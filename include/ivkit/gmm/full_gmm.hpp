@@ -89,15 +89,24 @@ class FullGmm : public detail::GmmScoring<FullGmm<ScalarT>, ScalarT> {
   [[deprecated("British spelling, as the rest of ivkit: use centre()")]] const Vector<Scalar>& center() const { return centre_; }
   /// (C x F)
   const Matrix<Scalar>& scoring_weights() const { return scoring_weights_; }
+  /// W^T (F x C), the layout ivkit's GEMM kernel reads without repacking (gmm/scoring.hpp).
+  const Matrix<Scalar>& scoring_weights_transposed() const { return scoring_weights_t_; }
   const Vector<Scalar>& log_constants() const { return log_constants_; }
   /// phi = [y, vech(y y^T)] for centred frames y (B x D) -> (B x F).
   void expand(const Matrix<Scalar>& y, Matrix<Scalar>& phi) const {
-    const Index D = dim();
-    phi.leftCols(D) = y;
-    Index off = D;
-    for (Index i = 0; i < D; ++i) {
-      phi.middleCols(off, D - i) = y.rightCols(D - i).array().colwise() * y.col(i).array();
-      off += D - i;
+    const Index D = dim(), B = y.rows();
+    // Frame by frame: each row of phi is written once, contiguously (phi is row-major; writing
+    // it a column block at a time touched every row D times).
+    for (Index t = 0; t < B; ++t) {
+      const Scalar* yt = &y(t, 0);
+      Scalar* p = &phi(t, 0);
+      for (Index i = 0; i < D; ++i) p[i] = yt[i];
+      p += D;
+      for (Index i = 0; i < D; ++i) {
+        const Scalar yi = yt[i];
+        for (Index j = i; j < D; ++j) p[j - i] = yi * yt[j];
+        p += D - i;
+      }
     }
   }
 
@@ -134,6 +143,7 @@ class FullGmm : public detail::GmmScoring<FullGmm<ScalarT>, ScalarT> {
       precisions_[static_cast<std::size_t>(c)] = P.template cast<Scalar>();
       cholesky_[static_cast<std::size_t>(c)] = L.template cast<Scalar>();
     }
+    scoring_weights_t_ = scoring_weights_.transpose();
   }
 
   Vector<Scalar> weights_;
@@ -142,7 +152,7 @@ class FullGmm : public detail::GmmScoring<FullGmm<ScalarT>, ScalarT> {
   std::vector<ColMatrix<Scalar>> precisions_, cholesky_;
   Vector<Scalar> gconsts_;
   Vector<Scalar> centre_;
-  Matrix<Scalar> scoring_weights_;
+  Matrix<Scalar> scoring_weights_, scoring_weights_t_;
   Vector<Scalar> log_constants_;
 };
 

@@ -105,7 +105,8 @@ void times_scoring_weights(const Model& model, const Matrix<typename Model::Scal
   const Matrix<Scalar>& W = model.scoring_weights();
   const Index count = phi.rows(), C = W.rows(), F = W.cols();
   if (have_gemm_kernel()) {
-    gemm_strided(count, C, F, W.data(), Index{1}, W.outerStride(), phi.data(), phi.outerStride(), Index{1}, out, ldo);
+    const Matrix<Scalar>& Wt = model.scoring_weights_transposed();
+    gemm(count, C, F, Wt.data(), Wt.outerStride(), phi.data(), phi.outerStride(), Index{1}, out, ldo);
   } else {
     Eigen::Map<Matrix<Scalar>, 0, Eigen::OuterStride<>>(out, count, C, Eigen::OuterStride<>(ldo)).noalias() =
         phi * W.transpose();
