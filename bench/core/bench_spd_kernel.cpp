@@ -2,7 +2,7 @@
 // Cholesky factorisation, triangular inverse Z = K^-T and Gram product Z Z^T of one R x R SPD
 // matrix, against Eigen 3.4's blocked LLT, triangular solve against the identity and product of
 // the same shape, in one binary. Counter GFLOPS counts R^3 / 3 flops for each of the three.
-// Also the float solver's double residual (I + P) w from the packed float P: ivkit's AVX-512 pass
+// Also the float solver's double residual (I + P) w from the packed float P: ivkit's kernel pass
 // (spd_packed_times_add) against the portable Eigen loop (packed_symmetric_times_add), 2 R^2 flops.
 #include <benchmark/benchmark.h>
 
@@ -28,10 +28,11 @@ Mat<T> spd(Index R) {
   return (G * G.transpose() / static_cast<double>(R) + Eigen::MatrixXd::Identity(R, R)).cast<T>();
 }
 
-/// The ivkit rows need the AVX-512 build.
+/// The ivkit rows need a kernel path (AVX-512 or AVX2, chosen at run time; IVKIT_ISA=avx2 times
+/// the AVX2 kernels).
 bool skip_without_kernel(benchmark::State& state) {
-  if constexpr (ivkit::detail::kHaveSpdKernel) return false;
-  state.SkipWithError("built without AVX-512: the library uses Eigen's rows");
+  if (ivkit::detail::have_spd_kernel()) return false;
+  state.SkipWithError("baseline path: the library uses Eigen's rows");
   return true;
 }
 
@@ -47,7 +48,7 @@ void BM_cholesky_ivkit(benchmark::State& state) {
   Mat<T> K(R, R);
   for (auto _ : state) {
     K = A;  // the copy is in the Eigen row too
-    if constexpr (ivkit::detail::kHaveSpdKernel) benchmark::DoNotOptimize(ivkit::detail::spd_cholesky_lower(K.data(), R, R));
+    benchmark::DoNotOptimize(ivkit::detail::spd_cholesky_lower(K.data(), R, R));
   }
   flops(state, R);
 }
@@ -71,14 +72,14 @@ void BM_inverse_ivkit(benchmark::State& state) {
   const Mat<T> K = spd<T>(R).llt().matrixL();
   Mat<T> Z(R, R);
   for (auto _ : state) {
-    if constexpr (ivkit::detail::kHaveSpdKernel) ivkit::detail::spd_inverse_transpose_lower(K.data(), R, R, Z.data(), R);
+    ivkit::detail::spd_inverse_transpose_lower(K.data(), R, R, Z.data(), R);
     benchmark::DoNotOptimize(Z.data());
   }
   flops(state, R);
 }
 
 /// Eigen's inverse of a triangular factor, by column blocks so that it also does R^3 / 3 flops
-/// (the library's fallback without AVX-512, detail::lower_triangular_inverse).
+/// (the library's fallback on the baseline path, detail::lower_triangular_inverse).
 template <class T>
 void BM_inverse_eigen(benchmark::State& state) {
   const Index R = state.range(0);
@@ -98,7 +99,7 @@ void BM_gram_ivkit(benchmark::State& state) {
   const Mat<T> Z = Mat<T>(spd<T>(R).template triangularView<Eigen::Upper>());
   Mat<T> S(R, R);
   for (auto _ : state) {
-    if constexpr (ivkit::detail::kHaveSpdKernel) ivkit::detail::spd_gram_upper(Z.data(), R, R, S.data(), R);
+    ivkit::detail::spd_gram_upper(Z.data(), R, R, S.data(), R);
     benchmark::DoNotOptimize(S.data());
   }
   flops(state, R);
@@ -136,7 +137,7 @@ void BM_packed_times_ivkit(benchmark::State& state) {
   PackedCase c(R);
   for (auto _ : state) {
     c.y = c.w;
-    if constexpr (ivkit::detail::kHaveSpdKernel) ivkit::detail::spd_packed_times_add(c.packed.data(), R, c.w.data(), c.y.data());
+    ivkit::detail::spd_packed_times_add(c.packed.data(), R, c.w.data(), c.y.data());
     benchmark::DoNotOptimize(c.y.data());
   }
   residual_flops(state, R);

@@ -115,7 +115,7 @@ void BM_gemm_precision_shape(benchmark::State& state) {
   state.counters["utt/s"] = benchmark::Counter(static_cast<double>(U), benchmark::Counter::kIsIterationInvariantRate);
 }
 
-/// The same product through ivkit's AVX-512 kernel (what the batched extraction uses), in its
+/// The same product through ivkit's GEMM kernel on the path in use (what the batched extraction uses), in its
 /// column chunks of 4096: against the core's FMA peak below, how far the batched step is from the
 /// hardware's bound.
 template <class Scalar>
@@ -151,7 +151,7 @@ void BM_per_utterance_precision(benchmark::State& state) {
 /// The core's FMA peak: 12 independent chains of 512-bit fused multiply-adds.
 template <class Scalar>
 void BM_fma_peak(benchmark::State& state) {
-  using S = ivkit::detail::Simd512<Scalar>;
+  using S = ivkit::detail::avx512::Simd<Scalar>;
   typename S::V acc[12];
   for (int i = 0; i < 12; ++i) acc[i] = S::set1(static_cast<Scalar>(1 + i));
   const typename S::V m = S::set1(Scalar(0.999999)), c = S::set1(Scalar(1e-7));
