@@ -82,3 +82,44 @@ def test_dtype_arguments_are_checked():
         ivkit.io.read("ark:unused.ark", dtype=np.int16)
     with pytest.raises(ivkit.InvalidArgument, match="dtype"):
         ivkit.DiagGmm([1.0], np.zeros((1, 2)), np.ones((1, 2)), dtype=np.complex64)
+
+
+def _run_with_isa(value, code):
+    import os
+    import subprocess
+    env = dict(os.environ, IVKIT_ISA=value)
+    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+
+
+def test_the_kernel_path_is_visible_and_can_be_forced(tmp_path):
+    order = ["baseline", "avx2", "avx512"]
+    assert ivkit.isa in order and ivkit.cpu_isa in order
+    assert order.index(ivkit.isa) <= order.index(ivkit.cpu_isa)
+    assert ivkit.isa in ivkit.isa_description
+    # Each path the CPU has, forced through IVKIT_ISA, reports itself and gives the same
+    # log-likelihoods and posteriors within float32 rounding.
+    code = (
+        "import sys, numpy as np, ivkit\n"
+        "r = np.random.default_rng(0); C, D = 64, 20\n"
+        "g = ivkit.DiagGmm(np.full(C, 1.0 / C), r.standard_normal((C, D)), 0.5 + r.random((C, D)), dtype=np.float32)\n"
+        "X = r.standard_normal((500, D)).astype(np.float32)\n"
+        "np.save(sys.argv[1], np.hstack([g.log_likelihoods(X)[:, None], g.posteriors(X)]))\n"
+        "print(ivkit.isa)\n")
+    results = {}
+    for path in order[: order.index(ivkit.cpu_isa) + 1]:
+        out_file = tmp_path / f"{path}.npy"
+        import os
+        import subprocess
+        env = dict(os.environ, IVKIT_ISA=path)
+        out = subprocess.run([sys.executable, "-c", code, str(out_file)], env=env, capture_output=True, text=True)
+        assert out.returncode == 0, out.stderr
+        assert out.stdout.strip() == path
+        results[path] = np.load(out_file)
+    for path, values in results.items():
+        np.testing.assert_allclose(values, results["baseline"], rtol=1e-5, atol=1e-5, err_msg=path)
+
+
+def test_an_invalid_kernel_path_fails_the_import_with_its_name():
+    out = _run_with_isa("sse9", "import ivkit")
+    assert out.returncode != 0
+    assert "sse9" in out.stderr and "avx2" in out.stderr
