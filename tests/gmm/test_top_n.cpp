@@ -42,7 +42,7 @@ void check_row(const std::vector<S>& x, Index n) {
 TEST_CASE_TEMPLATE("select_top_n equals a naive stable selection", S, float, double) {
   ivkit::Random rng(11);
   const S inf = std::numeric_limits<S>::infinity();
-  for (Index len : {Index(0), Index(1), Index(5), Index(31), Index(32), Index(63), Index(64), Index(65), Index(640), Index(2048),
+  for (Index len : {Index(0), Index(1), Index(5), Index(31), Index(32), Index(63), Index(64), Index(65), Index(100), Index(257), Index(512), Index(640), Index(2048),
                     Index(2079), Index(9000)})
     for (Index n : {Index(0), Index(1), Index(3), Index(20), Index(64), Index(100)}) {
       std::vector<S> x(static_cast<std::size_t>(len));
