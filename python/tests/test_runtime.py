@@ -1,6 +1,8 @@
 """The contract with the interpreter: the GIL is released in long calls, results own or pin their
 memory, and bad arrays are refused with an error instead of a crash."""
 import gc
+import os
+import subprocess
 import sys
 import threading
 import time
@@ -84,11 +86,9 @@ def test_dtype_arguments_are_checked():
         ivkit.DiagGmm([1.0], np.zeros((1, 2)), np.ones((1, 2)), dtype=np.complex64)
 
 
-def _run_with_isa(value, code):
-    import os
-    import subprocess
+def _run_with_isa(value, code, *args):
     env = dict(os.environ, IVKIT_ISA=value)
-    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    return subprocess.run([sys.executable, "-c", code, *args], env=env, capture_output=True, text=True)
 
 
 def test_the_kernel_path_is_visible_and_can_be_forced(tmp_path):
@@ -109,10 +109,7 @@ def test_the_kernel_path_is_visible_and_can_be_forced(tmp_path):
     results = {}
     for path in order[: order.index(ivkit.cpu_isa) + 1]:
         out_file = tmp_path / f"{path}.npy"
-        import os
-        import subprocess
-        env = dict(os.environ, IVKIT_ISA=path)
-        out = subprocess.run([sys.executable, "-c", code, str(out_file)], env=env, capture_output=True, text=True)
+        out = _run_with_isa(path, code, str(out_file))
         assert out.returncode == 0, out.stderr
         assert out.stdout.strip() == path
         results[path] = np.load(out_file)

@@ -302,9 +302,8 @@ IvectorExtractor<Scalar> update_extractor(const IvectorExtractor<Scalar>& model,
   Matrix<double> Tc;
   for (Index c = 0; c < C; ++c) {
     if (!(acc.gamma(c) > opts.min_gamma)) continue;
-    ColMatrix<double> Rc = unpack_symmetric<double>(acc.R_packed.row(c), R);
     if (kernels) {
-      K = Rc;
+      K = unpack_symmetric<double>(acc.R_packed.row(c), R);
       if (!detail::spd_cholesky_lower(K.data(), R, R))
         throw NumericalError(detail::message(fn, ": R of component ", c, " is not positive definite"));
       Z.resize(R, R);
@@ -318,7 +317,7 @@ IvectorExtractor<Scalar> update_extractor(const IvectorExtractor<Scalar>& model,
                    Tc.data(), R);
       T.middleRows(c * D, D) = Tc.template cast<Scalar>();
     } else {
-      Eigen::LLT<ColMatrix<double>> llt(Rc);
+      Eigen::LLT<ColMatrix<double>> llt(unpack_symmetric<double>(acc.R_packed.row(c), R));
       if (llt.info() != Eigen::Success)
         throw NumericalError(detail::message(fn, ": R of component ", c, " is not positive definite"));
       // T_c = Y_c R_c^-1, i.e. solve R_c T_c^T = Y_c^T.
