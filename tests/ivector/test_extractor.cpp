@@ -139,6 +139,36 @@ TEST_CASE("Full-covariance extractor equals the textbook formula") {
   }
 }
 
+TEST_CASE("The derived tables are made once, on first use, even from many threads; copies share them") {
+  const Problem p = make_problem(8, 3, 4, 30, 21);
+  const auto e = init_extractor_random(p.ubm, 4, 5, 0.5, PriorConvention::KaldiOffset, 30.0).cast<float>();
+  const auto copy = e;
+  // First use from four threads at once: one table, the same for all.
+  std::vector<Ivectors<float>> out(4);
+  parallel_for_blocks(4, 4, [&](Index i) { out[static_cast<std::size_t>(i)] = (i % 2 ? copy : e).extract(p.stats); });
+  for (const auto& o : out) CHECK(o.means == out[0].means);
+  CHECK(&copy.U_packed() == &e.U_packed());
+  CHECK(&copy.sigma_inv_T() == &e.sigma_inv_T());
+  // The table against its definition, U_c = T_c^T Sigma_c^-1 T_c in double.
+  for (Index c = 0; c < e.num_components(); ++c) {
+    const MatD Tc = e.T_block(c).cast<double>();
+    const MatD U = Tc.transpose() * e.variances().row(c).cast<double>().cwiseInverse().asDiagonal() * Tc;
+    const MatD packed = unpack_symmetric<double>(e.U_packed().row(c), 4);
+    CHECK((packed - U).cwiseAbs().maxCoeff() <= 1e-5 * U.cwiseAbs().maxCoeff());
+  }
+  // New approximation weights change the approximate i-vectors of this extractor only.
+  auto reweighted = e;
+  Vector<float> w = Vector<float>::Ones(8);
+  w(0) = 20.0f;
+  reweighted.set_approximation_weights(w);
+  ExtractOptions approx;
+  approx.method = ExtractionMethod::Approximate;
+  const Ivectors<float> before = e.extract(p.stats, approx), after = reweighted.extract(p.stats, approx);
+  CHECK(after.means != before.means);
+  CHECK(e.extract(p.stats, approx).means == before.means);
+  CHECK(&reweighted.U_packed() == &e.U_packed());
+}
+
 TEST_CASE("Conventions convert exactly; float agrees with double; threads and batch size do not matter") {
   const Problem p = make_problem(10, 3, 4, 60, 4);
   const auto kaldi = init_extractor_random(p.ubm, 4, 9, 0.5, PriorConvention::KaldiOffset, 50.0);

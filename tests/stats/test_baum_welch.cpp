@@ -195,6 +195,33 @@ TEST_CASE("StatsSet adds, merges, subsets and rejects bad statistics") {
   CHECK_THROWS_AS(set.merge(other), InvalidArgument);  // c again
 }
 
+TEST_CASE("add_to with many utterances equals adding them one by one, and adds nothing when one is refused") {
+  std::vector<std::string> ids{"u1", "u2", "u3"};
+  std::vector<UtteranceStats> stats(3);
+  for (int i = 0; i < 3; ++i) {
+    stats[static_cast<std::size_t>(i)].zeroth = Eigen::Vector2d(1.0 + i, 0.5 * i);
+    stats[static_cast<std::size_t>(i)].first = Matrix<double>::Constant(2, 3, 0.25 * (i + 1));
+  }
+  StatsSet<float> one_by_one(2, 3), at_once(2, 3);
+  one_by_one.add("x", stats[0].zeroth, stats[0].first);
+  at_once.add("x", stats[0].zeroth, stats[0].first);
+  for (std::size_t i = 0; i < 3; ++i) add_to(one_by_one, ids[i], stats[i]);
+  add_to(at_once, ids, stats);
+  CHECK(at_once.ids() == one_by_one.ids());
+  CHECK(at_once.zeroth() == one_by_one.zeroth());
+  CHECK(at_once.first() == one_by_one.first());
+  CHECK(at_once.index_of("u3") == 3);
+  // A duplicate inside the list, one already in the set, a bad count: refused, the set unchanged.
+  CHECK_THROWS_WITH_AS(add_to(at_once, {"v", "v"}, {stats[0], stats[1]}), "StatsSet::add: duplicate utterance 'v'", InvalidArgument);
+  CHECK_THROWS_WITH_AS(add_to(at_once, {"w", "u2"}, {stats[0], stats[1]}), "StatsSet::add: duplicate utterance 'u2'", InvalidArgument);
+  UtteranceStats bad = stats[1];
+  bad.zeroth(1) = -1.0;
+  CHECK_THROWS_AS(add_to(at_once, {"w", "z"}, {stats[0], bad}), InvalidArgument);
+  CHECK_THROWS_AS(add_to(at_once, {"w"}, {stats[0], stats[1]}), DimensionMismatch);
+  CHECK(at_once.size() == 4);
+  CHECK(at_once.find("w") == -1);
+}
+
 TEST_CASE("MAP adaptation against a hand-computed case") {
   // One component, D = 1, UBM N(0, 1); frames 2 and 4 with posterior 1 each.
   // N = 2, sum x = 6, sum x^2 = 20.  mean_tau = 1: mu' = (1*0 + 6) / (1 + 2) = 2.

@@ -49,6 +49,7 @@
 #include <vector>
 
 #include "ivkit/core/error.hpp"
+#include "ivkit/core/large_buffer.hpp"
 #include "ivkit/core/types.hpp"
 #include "ivkit/gmm/diag_gmm.hpp"
 #include "ivkit/gmm/full_gmm.hpp"
@@ -214,6 +215,7 @@ KaldiIvectorExtractorData<S> read_kaldi_ivector_extractor_data(KaldiInput& in) {
       in.require_array(std::uint64_t(C - 1) * std::uint64_t(D), std::uint64_t(R) * (in.binary() ? 4 : 2),
                        detail::message("the ", C - 1, " further matrices of <M>"));
       x.M.resize(C * D, R);
+      detail::prepare_large_table(x.M.data(), sizeof(S) * static_cast<std::size_t>(x.M.size()));
     } else if (Mc.rows() != D || Mc.cols() != R) {
       in.fail_at(at, detail::message("M of component ", c, " is ", Mc.rows(), " x ", Mc.cols(), " but M of component 0 is ", D, " x ", R));
     }

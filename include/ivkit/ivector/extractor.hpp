@@ -21,6 +21,8 @@
 #include <Eigen/Eigenvalues>
 #include <algorithm>
 #include <cmath>
+#include <memory>
+#include <mutex>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -343,9 +345,9 @@ class IvectorExtractor {
   }
 
   /// Sigma_c^-1 T_c stacked (C*D x R).
-  const Matrix<Scalar>& sigma_inv_T() const { return sigma_inv_T_; }
+  const Matrix<Scalar>& sigma_inv_T() const { return tables().sigma_inv_T; }
   /// vech(U_c) as rows (C x R(R+1)/2).
-  const Matrix<Scalar>& U_packed() const { return U_packed_; }
+  const Matrix<Scalar>& U_packed() const { return tables().U_packed; }
 
   PriorConvention convention() const {
     const bool m_zero = m_.isZero(0), rest_zero = prior_mean_.size() <= 1 || prior_mean_.tail(prior_mean_.size() - 1).isZero(0);
@@ -371,10 +373,7 @@ class IvectorExtractor {
                                                   std::move(prior_mean))
                                : IvectorExtractor(ubm_means_, std::move(m), std::move(T),
                                                   new_variances ? *new_variances : variances_, std::move(prior_mean));
-    if (approx_weights_.size() == num_components()) {
-      out.approx_weights_ = approx_weights_;
-      out.compute_approximation();
-    }
+    if (approx_weights_.size() == num_components()) out.approx_weights_ = approx_weights_;
     return out;
   }
 
@@ -434,7 +433,7 @@ class IvectorExtractor {
       }
       const Matrix<Scalar> linear = linear_terms(n, f, opts.num_threads);  // (count x R)
       if (opts.method == ExtractionMethod::Exact) {
-        const auto prec = detail::packed_precisions(n, U_packed_, prec_buffer, opts.num_threads);  // (count x R(R+1)/2)
+        const auto prec = detail::packed_precisions(n, U_packed(), prec_buffer, opts.num_threads);  // (count x R(R+1)/2)
         parallel_for_blocks(count, opts.num_threads, [&](Index i) {
           thread_local detail::PosteriorSolver<Scalar> solver;
           if (!solver.factor(prec.row(i).data(), R))
@@ -451,14 +450,15 @@ class IvectorExtractor {
         });
       } else {
         // L_u = Q (I + n_u Lambda) Q^T with W = sum_c w_c U_c = Q Lambda Q^T computed once.
+        const Approximation& approx = approximation();
         const Eigen::VectorXd total = n.template cast<double>().rowwise().sum();
         for (Index i = 0; i < count; ++i) {
-          const Eigen::ArrayXd inv = (1.0 + total(i) * approx_eigenvalues_.array()).inverse();
-          const Eigen::VectorXd proj = approx_eigenvectors_.transpose() * linear.row(i).transpose().template cast<double>();
-          const Eigen::VectorXd w = approx_eigenvectors_ * (inv * proj.array()).matrix();
+          const Eigen::ArrayXd inv = (1.0 + total(i) * approx.eigenvalues.array()).inverse();
+          const Eigen::VectorXd proj = approx.eigenvectors.transpose() * linear.row(i).transpose().template cast<double>();
+          const Eigen::VectorXd w = approx.eigenvectors * (inv * proj.array()).matrix();
           out.means.row(begin + i) = w.transpose().template cast<Scalar>();
           if (opts.variances || opts.covariances) {
-            const ColMatrix<double> cov = approx_eigenvectors_ * inv.matrix().asDiagonal() * approx_eigenvectors_.transpose();
+            const ColMatrix<double> cov = approx.eigenvectors * inv.matrix().asDiagonal() * approx.eigenvectors.transpose();
             if (opts.variances) out.variances.row(begin + i) = cov.diagonal().transpose().template cast<Scalar>();
             if (opts.covariances) out.covariances[static_cast<std::size_t>(begin + i)] = cov.template cast<Scalar>();
           }
@@ -476,19 +476,20 @@ class IvectorExtractor {
   Matrix<Scalar> linear_terms(const Eigen::Ref<const Matrix<Scalar>>& n, const Eigen::Ref<const Matrix<Scalar>>& f,
                               int num_threads) const {
     const Index R = ivector_dim(), count = n.rows(), K = f.cols();
+    const Tables& t = tables();
     Matrix<Scalar> linear(count, R);
     if (detail::have_gemm_kernel()) {
       const Index threads = std::min<Index>(resolve_num_threads(num_threads), std::max<Index>(count, 1));
       const Index chunk = std::max<Index>(1, num_blocks(count, threads));
       parallel_for_blocks(num_blocks(count, chunk), num_threads, [&](Index b) {
         const Index u0 = b * chunk, un = std::min(chunk, count - u0);
-        detail::gemm(un, R, K, sigma_inv_T_.data(), R, f.data() + u0 * f.outerStride(), f.outerStride(), 1,
+        detail::gemm(un, R, K, t.sigma_inv_T.data(), R, f.data() + u0 * f.outerStride(), f.outerStride(), 1,
                      linear.data() + u0 * R, R);
         // m - ubm means, as a per-component constant; also through the kernel, whose results do not
         // depend on the chunk (Eigen's may: a one-row chunk is a matrix-vector product).
         thread_local Matrix<Scalar> offset;
         offset.resize(un, R);
-        detail::gemm(un, R, n.cols(), offset_linear_.data(), R, n.data() + u0 * n.outerStride(), n.outerStride(), 1,
+        detail::gemm(un, R, n.cols(), t.offset_linear.data(), R, n.data() + u0 * n.outerStride(), n.outerStride(), 1,
                      offset.data(), R);
         auto part = linear.middleRows(u0, un);
         part -= offset;
@@ -500,8 +501,8 @@ class IvectorExtractor {
     parallel_for_blocks(num_blocks(R, chunk), num_threads, [&](Index b) {
       const Index r0 = b * chunk, rn = std::min(chunk, R - r0);
       auto part = linear.middleCols(r0, rn);
-      part.noalias() = f * sigma_inv_T_.middleCols(r0, rn);
-      part.noalias() -= n * offset_linear_.middleCols(r0, rn);  // m - ubm means, as a per-component constant
+      part.noalias() = f * t.sigma_inv_T.middleCols(r0, rn);
+      part.noalias() -= n * t.offset_linear.middleCols(r0, rn);  // m - ubm means, as a per-component constant
       part.rowwise() += prior_mean_.segment(r0, rn).transpose();
     });
     return linear;
@@ -513,7 +514,7 @@ class IvectorExtractor {
       throw DimensionMismatch(detail::message("IvectorExtractor::set_approximation_weights: ", weights.size(), " weights for ",
                                               num_components(), " components"));
     approx_weights_ = weights.template cast<double>() / weights.template cast<double>().sum();
-    compute_approximation();
+    approximation_ = std::make_shared<Approximation>();
   }
 
  private:
@@ -531,61 +532,114 @@ class IvectorExtractor {
       throw InvalidArgument(detail::message(cls, ": parameters hold NaN or Inf"));
   }
 
+  /// What construction checks and resets; the tables themselves are made on first use (tables()).
   void compute_derived() {
-    const Index C = num_components(), D = dim(), R = ivector_dim();
-    sigma_inv_T_.resize(C * D, R);
-    U_packed_.resize(C, packed_size(R));
-    offset_linear_.resize(C, R);
-    for (Index c = 0; c < C; ++c) {
-      const ColMatrix<double> Tc = T_block(c).template cast<double>();
-      ColMatrix<double> SiT;
-      if (full_covariance()) {
-        Eigen::LLT<ColMatrix<double>> llt(covariances_[static_cast<std::size_t>(c)].template cast<double>());
-        if (llt.info() != Eigen::Success)
+    const Index C = num_components();
+    if (full_covariance())
+      for (Index c = 0; c < C; ++c)
+        if (Eigen::LLT<ColMatrix<double>>(covariances_[static_cast<std::size_t>(c)].template cast<double>()).info() != Eigen::Success)
           throw NumericalError(detail::message("IvectorExtractor: covariance of component ", c, " is not positive definite"));
-        SiT = llt.solve(Tc);
+    if (approx_weights_.size() != C) approx_weights_ = Eigen::VectorXd::Constant(C, 1.0 / static_cast<double>(C));
+    tables_ = std::make_shared<Tables>();
+    approximation_ = std::make_shared<Approximation>();
+  }
+
+  /// The derived tables extraction and training read: 1 GB at C = 2048, R = 400, D = 60 in float,
+  /// about 1 s to make. Made on first use, not at construction: a model that is only written (the
+  /// last M-step of training, a conversion) never needs them, and copies of the extractor share
+  /// them (the parameters they come from never change after construction).
+  struct Tables {
+    std::mutex mutex;
+    bool ready = false;
+    Matrix<Scalar> sigma_inv_T, U_packed, offset_linear;
+  };
+
+  const Tables& tables() const {
+    std::lock_guard<std::mutex> lock(tables_->mutex);
+    if (!tables_->ready) {
+      make_tables(*tables_);
+      tables_->ready = true;
+    }
+    return *tables_;
+  }
+
+  void make_tables(Tables& t) const {
+    const Index C = num_components(), D = dim(), R = ivector_dim();
+    t.sigma_inv_T.resize(C * D, R);
+    t.U_packed.resize(C, packed_size(R));
+    t.offset_linear.resize(C, R);
+    detail::prepare_large_table(t.sigma_inv_T.data(), sizeof(Scalar) * static_cast<std::size_t>(t.sigma_inv_T.size()));
+    detail::prepare_large_table(t.U_packed.data(), sizeof(Scalar) * static_cast<std::size_t>(t.U_packed.size()));
+    const bool kernel = detail::have_gemm_kernel();
+    // Row-major working copies, reused for every component; all in double.
+    Matrix<double> Tc(D, R), SiT(D, R), Uc(R, R);
+    ColMatrix<double> Sinv(D, D);
+    for (Index c = 0; c < C; ++c) {
+      Tc = T_block(c).template cast<double>();
+      if (full_covariance()) {
+        // Sigma_c^-1 explicitly (D^3, small), then one product: a triangular solve with R = 400
+        // right-hand sides would be Eigen's code at the compile flags' width.
+        Eigen::LLT<ColMatrix<double>> llt(covariances_[static_cast<std::size_t>(c)].template cast<double>());
+        Sinv = llt.solve(ColMatrix<double>::Identity(D, D));
+        if (kernel)
+          detail::gemm(D, R, D, Tc.data(), R, Sinv.data(), Index{1}, D, SiT.data(), R);
+        else
+          SiT.noalias() = Sinv * Tc;
       } else {
         SiT = variances_.row(c).transpose().template cast<double>().cwiseInverse().asDiagonal() * Tc;
       }
-      sigma_inv_T_.middleRows(c * D, D) = SiT.template cast<Scalar>();
-      // U_c = T_c^T Sigma_c^-1 T_c in double (R^2 D flops a component: 4 x 10^10 at C = 2048,
-      // R = 400, D = 60, the bulk of loading a model); through ivkit's GEMM kernel where the path
-      // has it, so that loading does not depend on the compile flags either.
-      ColMatrix<double> Uc(R, R);
-      if (detail::have_gemm_kernel()) {
-        const Matrix<double> SiT_rows = SiT;  // row-major D x R: the kernel's A
-        detail::gemm(R, R, D, SiT_rows.data(), R, Tc.data(), D, Index{1}, Uc.data(), R);  // Uc^T = Uc
-      } else {
+      t.sigma_inv_T.middleRows(c * D, D) = SiT.template cast<Scalar>();
+      // U_c = T_c^T Sigma_c^-1 T_c in double (R^2 D flops a component: 2 x 10^10 at C = 2048,
+      // R = 400, D = 60); through ivkit's GEMM kernel where the path has it, so that its speed does
+      // not depend on the compile flags. Packed from the row-major result as stored (the upper
+      // triangle row by row reads it in order; a column-major copy read across its columns took a
+      // third of loading a model).
+      if (kernel)
+        detail::gemm(R, R, D, SiT.data(), R, Tc.data(), Index{1}, R, Uc.data(), R);
+      else
         Uc.noalias() = Tc.transpose() * SiT;
-      }
-      auto row = U_packed_.row(c);
+      auto row = t.U_packed.row(c);
       pack_symmetric(Uc.template cast<Scalar>(), row);
       // T_c^T Sigma_c^-1 (m_c - mu_c): the statistics are centred on the UBM means, the model on m.
       const Eigen::VectorXd delta = (m_.row(c) - ubm_means_.row(c)).transpose().template cast<double>();
-      offset_linear_.row(c) = (SiT.transpose() * delta).transpose().template cast<Scalar>();
+      t.offset_linear.row(c) = (SiT.transpose() * delta).transpose().template cast<Scalar>();
     }
-    if (approx_weights_.size() != C) approx_weights_ = Eigen::VectorXd::Constant(C, 1.0 / static_cast<double>(C));
-    compute_approximation();
   }
 
-  void compute_approximation() {
-    const Index R = ivector_dim();
-    // Row by row: a cast of the whole table would be a temporary of C R^2 / 2 doubles (1.3 GB at
-    // C = 2048, R = 400).
-    Eigen::RowVectorXd wsum = Eigen::RowVectorXd::Zero(U_packed_.cols());
-    for (Index c = 0; c < U_packed_.rows(); ++c) wsum += approx_weights_(c) * U_packed_.row(c).template cast<double>();
-    const ColMatrix<double> W = unpack_symmetric<double>(wsum, R);
-    Eigen::SelfAdjointEigenSolver<ColMatrix<double>> eig(W);
-    approx_eigenvalues_ = eig.eigenvalues().cwiseMax(0.0);
-    approx_eigenvectors_ = eig.eigenvectors();
+  /// Approximate extraction's eigendecomposition of W = sum_c w_c U_c: made on the first
+  /// approximate extraction (0.3 s at R = 400, which exact extraction does not need), once per
+  /// table and weights; shared by copies like the tables.
+  struct Approximation {
+    std::mutex mutex;
+    bool ready = false;
+    Eigen::VectorXd eigenvalues;
+    ColMatrix<double> eigenvectors;
+  };
+
+  const Approximation& approximation() const {
+    const Matrix<Scalar>& U = U_packed();
+    std::lock_guard<std::mutex> lock(approximation_->mutex);
+    if (!approximation_->ready) {
+      const Index R = ivector_dim();
+      // Row by row: a cast of the whole table would be a temporary of C R^2 / 2 doubles (1.3 GB at
+      // C = 2048, R = 400).
+      Eigen::RowVectorXd wsum = Eigen::RowVectorXd::Zero(U.cols());
+      for (Index c = 0; c < U.rows(); ++c) wsum += approx_weights_(c) * U.row(c).template cast<double>();
+      const ColMatrix<double> W = unpack_symmetric<double>(wsum, R);
+      Eigen::SelfAdjointEigenSolver<ColMatrix<double>> eig(W);
+      approximation_->eigenvalues = eig.eigenvalues().cwiseMax(0.0);
+      approximation_->eigenvectors = eig.eigenvectors();
+      approximation_->ready = true;
+    }
+    return *approximation_;
   }
 
   Matrix<Scalar> ubm_means_, m_, T_, variances_;
   std::vector<ColMatrix<Scalar>> covariances_;
   Vector<Scalar> prior_mean_;
-  Matrix<Scalar> sigma_inv_T_, U_packed_, offset_linear_;
-  Eigen::VectorXd approx_weights_, approx_eigenvalues_;
-  ColMatrix<double> approx_eigenvectors_;
+  Eigen::VectorXd approx_weights_;
+  std::shared_ptr<Tables> tables_ = std::make_shared<Tables>();
+  std::shared_ptr<Approximation> approximation_ = std::make_shared<Approximation>();
 };
 
 }  // namespace ivkit

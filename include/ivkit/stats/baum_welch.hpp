@@ -227,4 +227,14 @@ void add_to(StatsSet<Scalar>& set, const std::string& id, const UtteranceStats& 
   set.add(id, stats.zeroth, stats.first);
 }
 
+/// Appends many utterances (ids[i] with stats[i]) in one step (StatsSet::add_all).
+/// @throws DimensionMismatch when the two lists differ in length; as StatsSet::add
+template <class Scalar>
+void add_to(StatsSet<Scalar>& set, const std::vector<std::string>& ids, const std::vector<UtteranceStats>& stats) {
+  if (ids.size() != stats.size())
+    throw DimensionMismatch(detail::message("add_to: ", ids.size(), " utterance ids for ", stats.size(), " statistics"));
+  set.add_all(ids, [&](std::size_t i) -> const Eigen::VectorXd& { return stats[i].zeroth; },
+              [&](std::size_t i) -> const Matrix<double>& { return stats[i].first; });
+}
+
 }  // namespace ivkit
