@@ -82,3 +82,21 @@ TEST_CASE_TEMPLATE("dot matches a long double sum for every length", S, float, d
     }
   });
 }
+
+TEST_CASE("add_widened adds floats into doubles exactly, every length, every path") {
+  ivkit_test::for_each_isa([&](Isa) {
+    Random rng(3);
+    for (Index n = 0; n <= 40; ++n) {
+      std::vector<float> x(static_cast<std::size_t>(n));
+      std::vector<double> acc(static_cast<std::size_t>(n)), ref(static_cast<std::size_t>(n));
+      for (Index i = 0; i < n; ++i) {
+        x[static_cast<std::size_t>(i)] = static_cast<float>(rng.normal());
+        acc[static_cast<std::size_t>(i)] = ref[static_cast<std::size_t>(i)] = 1e8 * rng.normal();
+        ref[static_cast<std::size_t>(i)] += static_cast<double>(x[static_cast<std::size_t>(i)]);
+      }
+      simd::add_widened(acc.data(), x.data(), n);
+      CAPTURE(n);
+      CHECK(acc == ref);  // one rounding in double either way
+    }
+  });
+}

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 #include <vector>
 
 #include "ivkit/core/error.hpp"
@@ -118,9 +119,20 @@ struct EmBlockPartial {
 
   void add_to(EmAccumulator& acc) const {
     const Index D = acc.dim();
-    acc.occupancy += occupancy.template cast<double>();
-    acc.first += stats.leftCols(D).template cast<double>();
-    acc.second += stats.rightCols(stats.cols() - D).template cast<double>();
+    if constexpr (std::is_same_v<Scalar, float>) {
+      // Row by row through the widening kernel (simd/softmax.hpp): Eigen's cast-and-add is scalar
+      // code, 12% of a dense UBM EM iteration at C = 2048.
+      const Index C = stats.rows(), rest = stats.cols() - D;
+      simd::add_widened(acc.occupancy.data(), occupancy.data(), C);
+      for (Index c = 0; c < C; ++c) {
+        simd::add_widened(&acc.first(c, 0), &stats(c, 0), D);
+        simd::add_widened(&acc.second(c, 0), &stats(c, D), rest);
+      }
+    } else {
+      acc.occupancy += occupancy.template cast<double>();
+      acc.first += stats.leftCols(D).template cast<double>();
+      acc.second += stats.rightCols(stats.cols() - D).template cast<double>();
+    }
     acc.log_likelihood += log_likelihood;
     acc.num_frames += static_cast<double>(frames);
   }
@@ -175,7 +187,9 @@ void accumulate_impl(const Model& model, const Eigen::MatrixBase<Derived>& frame
                  p.ws.loglik.outerStride(), p.stats.data(), p.stats.outerStride());
           else
             p.stats.noalias() = p.ws.loglik.transpose() * p.ws.phi;
-          p.occupancy = p.ws.loglik.colwise().sum().transpose();
+          // Column sums of the row-major posteriors, a row at a time through the row kernel.
+          p.occupancy.setZero(C);
+          for (Index i = 0; i < count; ++i) simd::add_inplace(p.occupancy.data(), &p.ws.loglik(i, 0), C);
         } else {
           p.stats.setZero(C, F);
           p.occupancy.setZero(C);

@@ -218,6 +218,11 @@ void add_portable(Scalar* x, const Scalar* offset, Index n) {
   for (; i < n; ++i) x[i] += offset[i];
 }
 
+/// The baseline path of add_widened.
+inline void add_widened_portable(double* acc, const float* x, Index n) {
+  for (Index i = 0; i < n; ++i) acc[i] += static_cast<double>(x[i]);
+}
+
 /// The baseline path of softmax_inplace.
 template <class Scalar>
 Scalar softmax_portable(Scalar* x, const Scalar* offset, Index n) {
@@ -302,6 +307,11 @@ void add_inplace(Scalar* x, const Scalar* offset, Index n) {
 template <class Scalar>
 Scalar softmax_inplace(Scalar* x, const Scalar* offset, Index n) {
   IVKIT_ROW_KERNEL(row_softmax(x, offset, n), detail::softmax_portable(x, offset, n))
+}
+
+/// In place: acc[i] += x[i], in double (float partial sums added to double totals).
+inline void add_widened(double* acc, const float* x, Index n) {
+  IVKIT_ROW_KERNEL(row_add_widened(acc, x, n), detail::add_widened_portable(acc, x, n))
 }
 
 /// sum_i a[i] b[i]; on the baseline path Eigen's dot product.

@@ -60,6 +60,8 @@ struct Simd<double> {
   static V set1(double x) { return _mm256_set1_pd(x); }
   static V load(Mask m, const double* p) { return _mm256_maskload_pd(p, m); }
   static V load(const double* p) { return _mm256_loadu_pd(p); }
+  /// W floats from p, widened to double.
+  static V load_widened(const float* p) { return _mm256_cvtps_pd(_mm_loadu_ps(p)); }
   static void store(double* p, Mask m, V v) { _mm256_maskstore_pd(p, m, v); }
   static void store(double* p, V v) { _mm256_storeu_pd(p, v); }
   static V fmadd(V a, V b, V c) { return _mm256_fmadd_pd(a, b, c); }

@@ -55,6 +55,8 @@ struct Simd<double> {
   static V set1(double x) { return _mm512_set1_pd(x); }
   static V load(Mask m, const double* p) { return _mm512_maskz_loadu_pd(m, p); }
   static V load(const double* p) { return _mm512_loadu_pd(p); }
+  /// W floats from p, widened to double.
+  static V load_widened(const float* p) { return _mm512_cvtps_pd(_mm256_loadu_ps(p)); }
   static void store(double* p, Mask m, V v) { _mm512_mask_storeu_pd(p, m, v); }
   static void store(double* p, V v) { _mm512_storeu_pd(p, v); }
   static V fmadd(V a, V b, V c) { return _mm512_fmadd_pd(a, b, c); }
