@@ -1,9 +1,12 @@
 /// @file
-/// A reusable buffer for large temporaries (tens to hundreds of MB). On Linux it is mapped with
-/// MAP_POPULATE: the pages are faulted in by one system call instead of one page fault per 4 KiB
-/// on first touch, which on a virtual machine costs as much as a fifth of a float product that
-/// writes the buffer once. (Transparent huge pages were tried and made the products writing into
-/// the buffer twice as slow on the virtual machine the benchmarks ran on.)
+/// Large memory: a reusable buffer for large temporaries (tens to hundreds of MB), and
+/// prepare_large_table for large tables kept for a whole run.
+/// The buffer is mapped with MAP_POPULATE on Linux: the pages are faulted in by one system call
+/// instead of one page fault per 4 KiB on first touch, which on a virtual machine costs as much as
+/// a fifth of a float product that writes the buffer once. (Transparent huge pages were tried for
+/// it and made the products rewriting it every batch twice as slow on the virtual machine the
+/// benchmarks ran on; for the model tables and accumulators, written once and then read by every
+/// batch, they were the faster choice on the same machine: see prepare_large_table.)
 #pragma once
 
 #include <cstddef>
