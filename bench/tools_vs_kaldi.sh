@@ -7,7 +7,8 @@
 # ivkit's tools (build/<dir>/tools).
 #
 #   bench/tools_vs_kaldi.sh KALDI_DIR IVKIT_TOOLS_DIR [--data DIR] [--utts "1 200"] [--num-gauss 2048]
-#       [--ivector-dim 400] [--runs 3] [--work DIR] [--also-tools DIR] [--isa "avx2 baseline"] [--skip-kaldi]
+#       [--ivector-dim 400] [--runs 3] [--runs-at "2000=1"] [--work DIR] [--also-tools DIR]
+#       [--isa "avx2 baseline"] [--isa-sizes "200"] [--skip-kaldi]
 #
 # --data: a Kaldi data folder with wav.scp (16 kHz); default: scripts/make_corpus.sh makes one
 #   (40 speakers x 10 utterances of 3-7 s) in the work folder. Features are computed once with
@@ -17,7 +18,9 @@
 #   --num-gauss), the full one Kaldi's gmm-global-to-fgmm of it, the extractor Kaldi's
 #   ivector-extractor-init (R = --ivector-dim); extraction uses the extractor of one Kaldi training
 #   iteration on the largest size. Every timed program reads Kaldi's files.
-# Rows, for each size in --utts (the first N utterances): Gaussian selection (n = 20); one EM
+# Rows, for each size in --utts (the first N utterances; a size above the data's count cycles through
+#   them again under new keys, "<key>-copy<k>", so that 2,000 utterances can be timed on a smaller
+#   corpus): Gaussian selection (n = 20); one EM
 #   iteration of the diagonal UBM over all components; i-vector extraction as sid/extract_ivectors.sh
 #   runs it (with Kaldi's default objective computation, and without it) against ivkit-gselect +
 #   ivkit-extract-ivectors --gselect (and ivkit-extract-ivectors selecting by itself); one extractor
@@ -25,7 +28,10 @@
 # --also-tools DIR times a second ivkit tools folder on the same rows (e.g. a -march=native build
 #   against the baseline build with run-time kernel selection), in the same run. --isa times the
 #   ivkit tools once more on each named kernel path (IVKIT_ISA, docs/conventions.md). --skip-kaldi
-#   times only the ivkit tools (Kaldi's binaries still make the models).
+#   times only the ivkit tools (Kaldi's binaries still make the models). --runs-at "SIZE=K ..." runs
+#   the rows of those sizes K times instead of --runs; --also-tools and --isa apply to the sizes in
+#   --isa-sizes (default: every size). A work folder of an earlier run is reused (features, models,
+#   the extractor); its timings are started afresh.
 # The table goes to stdout (Markdown) and WORK/table.md; the work folder is kept (--work, default
 # a fresh folder under $TMPDIR).
 set -euo pipefail
@@ -34,7 +40,7 @@ if [[ $# -lt 2 ]]; then sed -n 2,30p "$0" >&2; exit 2; fi
 KALDI=$(cd "$1" && pwd)
 TOOLS=$(cd "$2" && pwd)
 shift 2
-DATA="" UTTS="1 200" C=2048 R=400 RUNS=3 WORK="" ALSO="" ISAS="" SKIP_KALDI=0
+DATA="" UTTS="1 200" C=2048 R=400 RUNS=3 RUNS_AT="" WORK="" ALSO="" ISAS="" ISA_SIZES="" SKIP_KALDI=0
 while [[ $# -gt 0 ]]; do
   case $1 in
     --data) DATA=$(cd "$2" && pwd); shift 2 ;;
@@ -42,6 +48,8 @@ while [[ $# -gt 0 ]]; do
     --num-gauss) C=$2; shift 2 ;;
     --ivector-dim) R=$2; shift 2 ;;
     --runs) RUNS=$2; shift 2 ;;
+    --runs-at) RUNS_AT=$2; shift 2 ;;
+    --isa-sizes) ISA_SIZES=$2; shift 2 ;;
     --work) WORK=$2; shift 2 ;;
     --also-tools) ALSO=$(cd "$2" && pwd); shift 2 ;;
     --isa) ISAS=$2; shift 2 ;;
@@ -147,24 +155,40 @@ declare -A ROW_NAME=(
   [extract_noobjf]="i-vector extraction, Kaldi with --compute-objf-change=false"
   [extract_self]="i-vector extraction, one ivkit process selecting by itself"
 )
+# The first N utterances; beyond the data's count, its utterances again under new keys; sorted, as
+# Kaldi's sorted-archive readers (ark,s,cs) expect.
+make_scp() {
+  awk -v n="$1" '{ key[NR] = $1; $1 = ""; rest[NR] = $0 }
+    END { for (i = 0; i < n; ++i) { j = i % NR + 1; k = int(i / NR);
+            print (k == 0 ? key[j] : key[j] "-copy" k) rest[j] } }' feats.scp | sed 's/  */ /' | sort -k1,1 >"feats.$1.scp"
+}
+# Runs of size $1: --runs, or its entry in --runs-at.
+runs_for() {
+  local entry
+  for entry in $RUNS_AT; do [[ ${entry%%=*} == "$1" ]] && { echo "${entry#*=}"; return; }; done
+  echo "$RUNS"
+}
+# Whether --also-tools and --isa apply to size $1.
+compare_size() { [[ -z $ISA_SIZES ]] || [[ " $ISA_SIZES " == *" $1 "* ]]; }
+rm -f sizes.txt ./*.runs  # a reused work folder: its earlier timings are not mixed in
 for n in $UTTS; do
-  (( n <= total_utts )) || { echo "--utts $n: the data has $total_utts utterances" >&2; exit 1; }
-  head -n "$n" feats.scp >"feats.$n.scp"
+  make_scp "$n"
   frames=$(feat-to-len scp:"feats.$n.scp" ark,t:- 2>/dev/null | awk '{ s += $2 } END { print s }')
   echo "$n $frames" >>sizes.txt
   # The extractor of the extraction rows: one Kaldi training iteration on the largest size, not timed.
   if [[ ! -s 1.ie ]]; then
     largest=$(tr ' ' '\n' <<<"$UTTS" | sort -n | tail -1)
-    head -n "$largest" feats.scp >"feats.$largest.scp"
+    make_scp "$largest"
     log "the extractor for extraction: Kaldi's training iteration on $largest utterances"
     run k_model "$largest" "$(kaldi_row train "$largest")"
     cp "k_1.$largest.ie" 1.ie
   fi
   for row in "${ROWS[@]}"; do
     log "$row, $n utterances ($frames frames)"
-    for ((i = 0; i < RUNS; ++i)); do
+    for ((i = 0; i < $(runs_for "$n"); ++i)); do
       if [[ $SKIP_KALDI == 0 && $row != extract_self ]]; then run "k_$row" "$n" "$(kaldi_row "$row" "$n")"; fi
       run "i_$row" "$n" "$(ivkit_row "$TOOLS" "$row" "$n" base)"
+      compare_size "$n" || continue
       if [[ -n $ALSO ]]; then run "a_$row" "$n" "$(ivkit_row "$ALSO" "$row" "$n" also)"; fi
       for isa in $ISAS; do run "x${isa}_$row" "$n" "export IVKIT_ISA=$isa; $(ivkit_row "$TOOLS" "$row" "$n" "$isa")"; done
     done
@@ -175,7 +199,7 @@ done
 {
   echo "Kaldi: $KALDI; ivkit tools: $TOOLS ($("$TOOLS/ivkit-gselect" --version | tail -1))"
   [[ -z $ALSO ]] || echo "second ivkit tools folder: $ALSO ($("$ALSO/ivkit-gselect" --version | tail -1))"
-  echo "C = $C, R = $R, one thread, medians of $RUNS runs (seconds; peak resident MiB of the largest process)"
+  echo "C = $C, R = $R, one thread, medians of $RUNS runs${RUNS_AT:+ ($RUNS_AT)} (seconds; peak resident MiB of the largest process)"
   echo
   header="| work | utterances (frames) | Kaldi s | ivkit s | Kaldi / ivkit | Kaldi MiB | ivkit MiB |"
   rule="|---|---|---|---|---|---|---|"
@@ -194,11 +218,14 @@ done
         ks="-" km="-" ratio="-"
       fi
       line="| ${ROW_NAME[$row]} | $n ($frames) | $ks | $is | $ratio | $km | $((im / 1024)) |"
-      if [[ -n $ALSO ]]; then
+      if [[ -n $ALSO ]] && ! compare_size "$n"; then
+        line+=" - | - |"
+      elif [[ -n $ALSO ]]; then
         as=$(median "a_$row.$n.runs" 1)
         line+=" $as | $(awk -v a="$as" -v i="$is" 'BEGIN { printf "%.2f", a / (i > 0 ? i : 0.005) }') |"
       fi
       for isa in $ISAS; do
+        compare_size "$n" || { line+=" - | - |"; continue; }
         xs=$(median "x${isa}_$row.$n.runs" 1)
         line+=" $xs | $(awk -v x="$xs" -v i="$is" 'BEGIN { printf "%.2f", i / (x > 0 ? x : 0.005) }') |"
       done

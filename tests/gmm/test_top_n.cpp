@@ -1,6 +1,7 @@
 // detail::select_top_n (threshold first) against a naive stable selection: the n largest entries,
 // best first, ties in index order; rows in random order, sorted, constant, with many ties, with -inf,
-// shorter than n, and of every length around the 32-entry chunks the threshold is built from.
+// shorter than n, and of every length around the 32-entry chunks the threshold is built from (and
+// the vector paths' groups: the test runs again as @avx2 and @baseline).
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -43,7 +44,8 @@ TEST_CASE_TEMPLATE("select_top_n equals a naive stable selection", S, float, dou
   ivkit::Random rng(11);
   const S inf = std::numeric_limits<S>::infinity();
   for (Index len : {Index(0), Index(1), Index(5), Index(31), Index(32), Index(63), Index(64), Index(65), Index(100), Index(257), Index(512), Index(640), Index(2048),
-                    Index(2079), Index(9000)})
+                    // the vector paths' groups: shrunk for short rows, capped at 256 for long ones
+                    Index(256), Index(300), Index(1024), Index(2079), Index(4096), Index(9000), Index(16384)})
     for (Index n : {Index(0), Index(1), Index(3), Index(20), Index(64), Index(100)}) {
       std::vector<S> x(static_cast<std::size_t>(len));
       for (auto& v : x) v = static_cast<S>(rng.normal());

@@ -38,6 +38,8 @@ struct Simd<float> {
   static V add(V a, V b) { return _mm256_add_ps(a, b); }
   static V sub(V a, V b) { return _mm256_sub_ps(a, b); }
   static V max(V a, V b) { return _mm256_max_ps(a, b); }
+  /// Bit i set where !(a_i < b_i): lane i not below b, NaN included.
+  static unsigned not_less_bits(V a, V b) { return static_cast<unsigned>(_mm256_movemask_ps(_mm256_cmp_ps(a, b, _CMP_NLT_UQ))); }
   static V round_nearest(V x) { return _mm256_round_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
   /// p 2^k (k integral, -126 <= k <= 0 where x >= min_arg), 0 where x < min_arg; NaN stays NaN.
   static V scale_pow2_or_zero(V x, V p, V k, float min_arg) {
@@ -70,6 +72,8 @@ struct Simd<double> {
   static V add(V a, V b) { return _mm256_add_pd(a, b); }
   static V sub(V a, V b) { return _mm256_sub_pd(a, b); }
   static V max(V a, V b) { return _mm256_max_pd(a, b); }
+  /// Bit i set where !(a_i < b_i): lane i not below b, NaN included.
+  static unsigned not_less_bits(V a, V b) { return static_cast<unsigned>(_mm256_movemask_pd(_mm256_cmp_pd(a, b, _CMP_NLT_UQ))); }
   static V round_nearest(V x) { return _mm256_round_pd(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
   /// p 2^k (-1022 <= k <= 0 where x >= min_arg), 0 where x < min_arg; NaN stays NaN.
   static V scale_pow2_or_zero(V x, V p, V k, double min_arg) {

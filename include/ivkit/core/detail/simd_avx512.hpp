@@ -38,6 +38,8 @@ struct Simd<float> {
   static V add(V a, V b) { return _mm512_add_ps(a, b); }
   static V sub(V a, V b) { return _mm512_sub_ps(a, b); }
   static V max(V a, V b) { return _mm512_max_ps(a, b); }
+  /// Bit i set where !(a_i < b_i): lane i not below b, NaN included.
+  static unsigned not_less_bits(V a, V b) { return _mm512_cmp_ps_mask(a, b, _CMP_NLT_UQ); }
   static V round_nearest(V x) { return _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
   /// p 2^k where x >= min_arg (NaN included), 0 below: one masked scalef.
   static V scale_pow2_or_zero(V x, V p, V k, float min_arg) {
@@ -65,6 +67,8 @@ struct Simd<double> {
   static V add(V a, V b) { return _mm512_add_pd(a, b); }
   static V sub(V a, V b) { return _mm512_sub_pd(a, b); }
   static V max(V a, V b) { return _mm512_max_pd(a, b); }
+  /// Bit i set where !(a_i < b_i): lane i not below b, NaN included.
+  static unsigned not_less_bits(V a, V b) { return _mm512_cmp_pd_mask(a, b, _CMP_NLT_UQ); }
   static V round_nearest(V x) { return _mm512_roundscale_pd(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
   static V scale_pow2_or_zero(V x, V p, V k, double min_arg) {
     return _mm512_maskz_scalef_pd(_mm512_cmp_pd_mask(x, _mm512_set1_pd(min_arg), _CMP_NLT_UQ), p, k);
