@@ -71,6 +71,10 @@ grep -q "^iterations 3$" b/ie.checkpoint || fail "b/ie.checkpoint does not recor
 run train-ivector-extractor "${IE_OPTS[@]}" --num-gselect 4 --resume a/ubm "$FEATS" b/ie
 cmp a/ie b/ie || fail "train-ivector-extractor: the resumed model differs from the uninterrupted one"
 [[ -z $(checkpoints b/ie) ]] || fail "train-ivector-extractor left checkpoint files: $(checkpoints b/ie)"
+# No checkpoint is written after the last iteration, but --keep-checkpoint still writes (and keeps) it.
+run train-ivector-extractor "${IE_OPTS[@]}" --num-gselect 4 --keep-checkpoint a/ubm "$FEATS" c/ie.kept
+cmp a/ie c/ie.kept || fail "train-ivector-extractor --keep-checkpoint: a different model"
+grep -q "^iterations 4$" c/ie.kept.checkpoint || fail "--keep-checkpoint: the kept checkpoint does not record the last iteration"
 
 # Kaldi's format at the end of a resumed run, and the PCA initialisation.
 run train-ivector-extractor "${IE_OPTS[@]}" --init pca --kaldi-format a/ubm "$FEATS" a/ie.kaldi
