@@ -200,8 +200,11 @@ int main(int argc, char** argv) {
     for (auto& entry : o.update.describe(app)) fp.push_back(std::move(entry));
     Checkpointer checkpoint(tool.name(), o.output, fp);
 
-    FrameChunks data(o.feats, o.subsample, kChunkFrames, static_cast<std::size_t>(o.cache_mb * 1048576.0), &processing,
-                     Shard{world.rank(), world.size()});
+    // From a given model for one iteration the features are read once: a cache would never be read
+    // again (370 MB at 2,000 utterances of 60 dimensions), so none is kept.
+    const bool single_pass = !o.from.empty() && total <= 1;
+    FrameChunks data(o.feats, o.subsample, kChunkFrames, single_pass ? 0 : static_cast<std::size_t>(o.cache_mb * 1048576.0),
+                     &processing, Shard{world.rank(), world.size()});
     Ubm model;
     int k = 0;  // iterations done
     if (o.resume) {
