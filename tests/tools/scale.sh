@@ -76,8 +76,9 @@ for n in $N1 $N2; do
   # The features read again at every iteration, the initial sample capped by --num-frames (below N1's frames).
   measure train-ubm-streamed "$n" train-ubm --num-gauss 8 --num-iters 2 --num-frames 10000 --cache-mb 0 --threads 2 scp:BIG/feats.scp OUT
   must_exist "out/train-ubm-streamed.$n"
-  # Control: the statistics of every utterance kept in memory (the default --stats-memory-mb).
-  measure control-stats-in-memory "$n" train-ivector-extractor --ivector-dim 10 --num-iters 1 --threads 2 exp/ubm scp:BIG/feats.scp OUT
+  # Control: the statistics of every utterance kept in memory (the default --stats-memory-mb; two
+  # iterations, since a single one reads them once and keeps none).
+  measure control-stats-in-memory "$n" train-ivector-extractor --ivector-dim 10 --num-iters 2 --threads 2 exp/ubm scp:BIG/feats.scp OUT
 done
 
 # ivkit-evaluate streams the trials and scores (in the same order) into a sorter that keeps at most
