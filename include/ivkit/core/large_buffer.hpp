@@ -26,7 +26,8 @@ namespace ivkit::detail {
 /// offers them, then all pages faulted in by one call (Linux 5.14's MADV_POPULATE_WRITE). An
 /// extractor's tables (850 MB at C = 2048, R = 400) otherwise take one page fault per 4 KiB, and
 /// with 4 KiB pages every later pass over them misses the TLB: on the virtual machine the
-/// benchmarks ran on, writing 1 GB took 2.7 s that way and 0.2 s this way. Below 8 MB, on other
+/// benchmarks ran on, writing 1 GB took 2.7 s that way and 0.1-1.0 s this way (the range: how
+/// readily the kernel found free huge pages; most of it zeroing them). Below 8 MB, on other
 /// systems or on older kernels it does nothing (the memory is then faulted in as it is written).
 inline void prepare_large_table(void* p, std::size_t bytes) {
 #if defined(__linux__) && defined(MADV_POPULATE_WRITE)
