@@ -305,7 +305,7 @@ class IvectorExtractor {
         if (!(std::isfinite(variances_(c, d)) && variances_(c, d) > 0))
           throw InvalidArgument(detail::message("IvectorExtractor: variance of component ", c, ", dimension ", d, " is ",
                                                 variances_(c, d), "; variances must be positive and finite"));
-    compute_derived();
+    check_and_reset_tables();
   }
 
   /// Full-covariance model (Sigma_c full, as Kaldi's extractor with a full UBM).
@@ -323,7 +323,7 @@ class IvectorExtractor {
         throw DimensionMismatch(detail::message("IvectorExtractor: covariance of component ", c, " is ", S.rows(), " x ",
                                                 S.cols(), " but D = ", dim()));
     }
-    compute_derived();
+    check_and_reset_tables();
   }
 
   Index num_components() const { return ubm_means_.rows(); }
@@ -533,7 +533,7 @@ class IvectorExtractor {
   }
 
   /// What construction checks and resets; the tables themselves are made on first use (tables()).
-  void compute_derived() {
+  void check_and_reset_tables() {
     const Index C = num_components();
     if (full_covariance())
       for (Index c = 0; c < C; ++c)
