@@ -2,8 +2,9 @@
 //  - simd::dot (the selected full-covariance log-likelihoods, F = 1,890 at D = 60) against a plain
 //    loop and Eigen's dot at the compile flags' width;
 //  - simd::add_widened (float block sums into double EM totals) against Eigen's cast-and-add;
-//  - the M-step T_c = Y_c R_c^-1 of update_extractor (SPD kernels and one product) against the same
-//    call on the baseline path, i.e. Eigen's LLT solve (set_active_isa(Isa::baseline));
+//  - the M-step T_c = Y_c R_c^-1 of update_extractor (SPD Cholesky, blocked solves through the GEMM
+//    kernel) against the same call on the baseline path, i.e. Eigen's LLT solve
+//    (set_active_isa(Isa::baseline));
 //  - making an extractor's tables (Sigma_c^-1 T_c and the packed U_c = T_c^T Sigma_c^-1 T_c).
 // The ivkit rows run on the path active_isa() picks (IVKIT_ISA=avx2 times the AVX2 kernels).
 #include <benchmark/benchmark.h>
@@ -105,8 +106,8 @@ MStepProblem make_mstep_problem(Index C, Index R) {
   return {std::move(model), std::move(acc)};
 }
 
-/// update_extractor without minimum divergence: the C solves T_c = Y_c R_c^-1, 2 R^3 + D R^2 flops each
-/// (Cholesky, triangular inverse, Gram, product). Arg 1 = baseline path (Eigen's LLT solve).
+/// update_extractor without minimum divergence: the C solves T_c = Y_c R_c^-1, R^3 / 3 + 2 D R^2 flops
+/// each (Cholesky, two blocked triangular solves). Arg 1 = baseline path (Eigen's LLT solve).
 void BM_mstep(benchmark::State& state) {
   const Index C = 64, R = state.range(0);
   const bool baseline = state.range(1) != 0;

@@ -457,44 +457,48 @@ TEST_CASE("Bad statistics and models raise clear errors") {
 
 TEST_CASE("M-step without minimum divergence: T_c = Y_c R_c^-1 by a naive solve; the rest unchanged") {
   // The update's subspace against Gauss-Jordan elimination of R_c (partial pivoting, double), on
-  // accumulators of a real E-step; with minimum_divergence = false nothing else moves.
-  const Index C = 7, D = 3, R = 5, U = 40;
-  const Problem p = make_problem(C, D, R, U, 31);
-  const auto e = init_extractor_random(p.ubm, R, 9, 0.5);
-  IvectorTrainerStats acc(C, D, R);
-  accumulate_ivector_stats(e, p.stats, acc);
-  IvectorUpdateOptions o;
-  o.minimum_divergence = false;
-  const auto next = update_extractor(e, acc, o);
-  for (Index c = 0; c < C; ++c) {
-    CAPTURE(c);
-    MatD a = unpack_symmetric<double>(acc.R_packed.row(c), R);
-    MatD inv = MatD::Identity(R, R);
-    for (Index k = 0; k < R; ++k) {  // Gauss-Jordan: [A | I] -> [I | A^-1]
-      Index piv = k;
-      for (Index i = k + 1; i < R; ++i)
-        if (std::abs(a(i, k)) > std::abs(a(piv, k))) piv = i;
-      a.row(k).swap(a.row(piv));
-      inv.row(k).swap(inv.row(piv));
-      const double d = a(k, k);
-      a.row(k) /= d;
-      inv.row(k) /= d;
-      for (Index i = 0; i < R; ++i)
-        if (i != k) {
-          const double f = a(i, k);
-          a.row(i) -= f * a.row(k);
-          inv.row(i) -= f * inv.row(k);
-        }
+  // accumulators of a real E-step; with minimum_divergence = false nothing else moves. R = 100 takes
+  // the kernel path's blocked solve through two whole 48-row blocks and a partial one.
+  for (const Index R : {Index{5}, Index{100}}) {
+    CAPTURE(R);
+    const Index C = 7, D = 3, U = 40;
+    const Problem p = make_problem(C, D, R, U, 31);
+    const auto e = init_extractor_random(p.ubm, R, 9, 0.5);
+    IvectorTrainerStats acc(C, D, R);
+    accumulate_ivector_stats(e, p.stats, acc);
+    IvectorUpdateOptions o;
+    o.minimum_divergence = false;
+    const auto next = update_extractor(e, acc, o);
+    for (Index c = 0; c < C; ++c) {
+      CAPTURE(c);
+      MatD a = unpack_symmetric<double>(acc.R_packed.row(c), R);
+      MatD inv = MatD::Identity(R, R);
+      for (Index k = 0; k < R; ++k) {  // Gauss-Jordan: [A | I] -> [I | A^-1]
+        Index piv = k;
+        for (Index i = k + 1; i < R; ++i)
+          if (std::abs(a(i, k)) > std::abs(a(piv, k))) piv = i;
+        a.row(k).swap(a.row(piv));
+        inv.row(k).swap(inv.row(piv));
+        const double d = a(k, k);
+        a.row(k) /= d;
+        inv.row(k) /= d;
+        for (Index i = 0; i < R; ++i)
+          if (i != k) {
+            const double f = a(i, k);
+            a.row(i) -= f * a.row(k);
+            inv.row(i) -= f * inv.row(k);
+          }
+      }
+      const MatD expected = acc.Y.middleRows(c * D, D) * inv;
+      const MatD got = next.T().middleRows(c * D, D).template cast<double>();
+      CHECK((got - expected).cwiseAbs().maxCoeff() <= 1e-9 * std::max(1.0, expected.cwiseAbs().maxCoeff()));
+      // The update moved T: the check is not of an unchanged model.
+      CHECK((got - e.T().middleRows(c * D, D).template cast<double>()).cwiseAbs().maxCoeff() > 1e-3);
     }
-    const MatD expected = acc.Y.middleRows(c * D, D) * inv;
-    const MatD got = next.T().middleRows(c * D, D).template cast<double>();
-    CHECK((got - expected).cwiseAbs().maxCoeff() <= 1e-9 * std::max(1.0, expected.cwiseAbs().maxCoeff()));
-    // The update moved T: the check is not of an unchanged model.
-    CHECK((got - e.T().middleRows(c * D, D).template cast<double>()).cwiseAbs().maxCoeff() > 1e-3);
+    CHECK(next.prior_mean() == e.prior_mean());
+    CHECK(next.m() == e.m());
+    CHECK(next.variances() == e.variances());
   }
-  CHECK(next.prior_mean() == e.prior_mean());
-  CHECK(next.m() == e.m());
-  CHECK(next.variances() == e.variances());
 }
 
 TEST_CASE("Minimum divergence: the new prior reproduces the empirical mean T h and covariance T G T^T of T w") {
