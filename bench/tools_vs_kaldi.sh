@@ -8,7 +8,7 @@
 #
 #   bench/tools_vs_kaldi.sh KALDI_DIR IVKIT_TOOLS_DIR [--data DIR] [--utts "1 200"] [--num-gauss 2048]
 #       [--ivector-dim 400] [--runs 3] [--runs-at "2000=1"] [--work DIR] [--also-tools DIR]
-#       [--isa "avx2 baseline"] [--isa-sizes "200"] [--skip-kaldi]
+#       [--isa "avx2 baseline"] [--isa-sizes "200"] [--skip-kaldi] [--rows "gselect ubm_em ..."]
 #
 # --data: a Kaldi data folder with wav.scp (16 kHz); default: scripts/make_corpus.sh makes one
 #   (40 speakers x 10 utterances of 3-7 s) in the work folder. Features are computed once with
@@ -30,7 +30,8 @@
 #   ivkit tools once more on each named kernel path (IVKIT_ISA, docs/conventions.md). --skip-kaldi
 #   times only the ivkit tools (Kaldi's binaries still make the models). --runs-at "SIZE=K ..." runs
 #   the rows of those sizes K times instead of --runs; --also-tools and --isa apply to the sizes in
-#   --isa-sizes (default: every size). A work folder of an earlier run is reused (features, models,
+#   --isa-sizes (default: every size). --rows times only the rows named (gselect ubm_em train extract
+#   extract_noobjf extract_self; default: all). A work folder of an earlier run is reused (features, models,
 #   the extractor); its timings are started afresh.
 # The table goes to stdout (Markdown) and WORK/table.md; the work folder is kept (--work, default
 # a fresh folder under $TMPDIR).
@@ -41,6 +42,7 @@ KALDI=$(cd "$1" && pwd)
 TOOLS=$(cd "$2" && pwd)
 shift 2
 DATA="" UTTS="1 200" C=2048 R=400 RUNS=3 RUNS_AT="" WORK="" ALSO="" ISAS="" ISA_SIZES="" SKIP_KALDI=0
+ROWS=(gselect ubm_em train extract extract_noobjf extract_self)
 while [[ $# -gt 0 ]]; do
   case $1 in
     --data) DATA=$(cd "$2" && pwd); shift 2 ;;
@@ -54,6 +56,7 @@ while [[ $# -gt 0 ]]; do
     --also-tools) ALSO=$(cd "$2" && pwd); shift 2 ;;
     --isa) ISAS=$2; shift 2 ;;
     --skip-kaldi) SKIP_KALDI=1; shift ;;
+    --rows) read -r -a ROWS <<<"$2"; shift 2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -146,7 +149,6 @@ ivkit_row() {
   esac
 }
 
-ROWS=(gselect ubm_em train extract extract_noobjf extract_self)
 declare -A ROW_NAME=(
   [gselect]="Gaussian selection, n = 20"
   [ubm_em]="one diagonal UBM EM iteration, all components"
@@ -155,6 +157,7 @@ declare -A ROW_NAME=(
   [extract_noobjf]="i-vector extraction, Kaldi with --compute-objf-change=false"
   [extract_self]="i-vector extraction, one ivkit process selecting by itself"
 )
+for row in "${ROWS[@]}"; do [[ -n ${ROW_NAME[$row]+set} ]] || { echo "--rows: no row '$row'" >&2; exit 2; }; done
 # The first N utterances; beyond the data's count, its utterances again under new keys; sorted, as
 # Kaldi's sorted-archive readers (ark,s,cs) expect.
 make_scp() {
@@ -176,7 +179,7 @@ for n in $UTTS; do
   frames=$(feat-to-len scp:"feats.$n.scp" ark,t:- 2>/dev/null | awk '{ s += $2 } END { print s }')
   echo "$n $frames" >>sizes.txt
   # The extractor of the extraction rows: one Kaldi training iteration on the largest size, not timed.
-  if [[ ! -s 1.ie ]]; then
+  if [[ ! -s 1.ie && " ${ROWS[*]} " == *" extract"* ]]; then
     largest=$(tr ' ' '\n' <<<"$UTTS" | sort -n | tail -1)
     make_scp "$largest"
     log "the extractor for extraction: Kaldi's training iteration on $largest utterances"
