@@ -57,8 +57,10 @@ inline void chunk_maxima(const Scalar* x, Index chunks, Scalar* maxima) {
 
 /// Group maxima for the bound of select_top_n on the vector paths (top_n_body.inc), at least n of
 /// them with groups of up to 32 entries; 0 on the baseline path or when the row is too short.
+/// (Parameters only the kernel paths read are [[maybe_unused]]: builds without them, aarch64.)
 template <class Scalar>
-inline Index top_n_vector_maxima(const Scalar* x, Index len, Index n, Scalar* maxima, Index max_groups) {
+inline Index top_n_vector_maxima([[maybe_unused]] const Scalar* x, Index len, Index n, [[maybe_unused]] Scalar* maxima,
+                                 Index max_groups) {
   const Isa isa = active_isa();
   if (isa == Isa::baseline) return 0;
   const Index W = (isa == Isa::avx512 ? Index(64) : Index(32)) / static_cast<Index>(sizeof(Scalar));
@@ -77,7 +79,7 @@ inline Index top_n_vector_maxima(const Scalar* x, Index len, Index n, Scalar* ma
 
 /// The n-th largest of the k maxima top_n_vector_maxima wrote (k a multiple of the path's width).
 template <class Scalar>
-inline Scalar top_n_vector_nth_largest(const Scalar* maxima, Index k, Index n) {
+inline Scalar top_n_vector_nth_largest([[maybe_unused]] const Scalar* maxima, [[maybe_unused]] Index k, [[maybe_unused]] Index n) {
   switch (active_isa()) {
 #if defined(IVKIT_HAVE_AVX512_KERNELS)
     case Isa::avx512: return avx512::top_n_nth_largest(maxima, k, n);
