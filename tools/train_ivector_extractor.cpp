@@ -164,18 +164,18 @@ int main(int argc, char** argv) {
     const std::size_t memory_limit = static_cast<std::size_t>(o.memory_mb * 1048576.0);
     std::vector<StatsBatch> stored;
     std::size_t stored_bytes = 0;
+    // The PCA initialisation's sample (up to kPcaUtterances), gathered only for it: 0.5 MB an
+    // utterance at C = 2048, D = 60.
+    const bool need_pca_stats = o.from.empty() && o.init == "pca";
     // One iteration without PCA initialisation reads the statistics once: none are kept for a
     // second pass that never comes (1 GB at 2,000 utterances, C = 2048, D = 60).
-    const bool single_pass = o.num_iters <= 1 && !(o.from.empty() && o.init == "pca");
+    const bool single_pass = o.num_iters <= 1 && !need_pca_stats;
     bool storing = memory_limit > 0 && !single_pass, complete = false, counted = false;
     std::string counts_message;
     double num_utts = 0, num_frames = 0, total_count = 0;
     // Corpus totals of the second-order statistics: the diagonal (C x D), or for a full UBM the
     // packed full scatter (C x D(D+1)/2) the full-covariance update needs.
     Matrix<double> second_order = Matrix<double>::Zero(C, ubm.is_full() ? ivkit::packed_size(D) : D);
-    // The PCA initialisation's sample (up to kPcaUtterances), gathered only for it: 0.5 MB an
-    // utterance at C = 2048, D = 60.
-    const bool need_pca_stats = o.from.empty() && o.init == "pca";
     StatsBatch pca_stats(C, D);
     const std::size_t script_entries = count_script_entries(o.feats);
     auto for_each_batch = [&](Progress& progress, const std::function<void(const StatsBatch&)>& f) {

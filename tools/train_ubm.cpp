@@ -29,9 +29,9 @@ using ivkit::Matrix;
 namespace {
 
 // Frames per statistics chunk: fixed, so results do not depend on the thread count. Small enough
-// that the chunks in flight (the one being read, two queued, the one being accumulated: 4 MiB at 60
-// dimensions) keep the peak below gmm-global-acc-stats' (32,768 frames took 32 MiB), large enough
-// that each keeps the threads busy with 16 or more scoring blocks of 64-256 frames.
+// that the chunks in flight (the one being read, two queued, the one being accumulated) take 4 MB
+// at 60 dimensions (32,768 frames took 32 MB), large enough for 4-64 scoring blocks of 64-1024
+// frames each (block_frames_for, gmm/scoring.hpp) to share among the threads.
 constexpr Index kChunkFrames = 4096;
 
 struct Options {
