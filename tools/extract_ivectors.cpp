@@ -122,7 +122,7 @@ int main(int argc, char** argv) {
     ivkit::ExtractOptions eo;
     eo.method = method == "exact" ? ivkit::ExtractionMethod::Exact : ivkit::ExtractionMethod::Approximate;
     eo.variances = !uncertainty.empty();
-    eo.batch_size = 16;
+    eo.batch_size = 256;
     eo.num_threads = tool.threads();
     const ivkit::Vector<float> prior = keep_prior ? ivkit::Vector<float>::Zero(R) : ex.prior_mean();
     ivkit::KaldiWriter<ivkit::Vector<float>> out(wspec);
@@ -130,6 +130,7 @@ int main(int argc, char** argv) {
     if (!uncertainty.empty()) var_out = std::make_unique<ivkit::KaldiWriter<ivkit::Vector<float>>>(uncertainty);
     Progress progress(tool.name(), "extracting i-vectors", static_cast<double>(count_script_entries(feats)), "utterances", !tool.quiet());
     double count = 0, frames = 0, norm = 0;
+    Matrix<float> zeroth, first;
     for_each_utterance_batch(feats, windowed ? 16 : 256, D, [&](std::vector<Utterance>& read) {
       std::vector<Utterance> windows;
       if (windowed) {
@@ -157,17 +158,20 @@ int main(int argc, char** argv) {
           }
       }
       std::vector<Utterance>& batch = windowed ? windows : read;
-      const auto stats = computer.compute(batch, tool.threads());
       const Index n = static_cast<Index>(batch.size());
-      // In the extractor's float, as extract_matrices would convert them (no double copy of a
-      // batch: 250 MB at 256 utterances, C = 2048, D = 60).
-      Matrix<float> zeroth(n, C), first(n, C * D);
-      for (Index i = 0; i < n; ++i) {
-        const auto& s = stats[static_cast<std::size_t>(i)];
-        zeroth.row(i) = s.zeroth.transpose().cast<float>();
-        for (Index c = 0; c < C; ++c) first.row(i).segment(c * D, D) = s.first.row(c).cast<float>();
-        frames += static_cast<double>(s.num_frames);
-      }
+      // In the extractor's float, as extract_matrices would convert them, each utterance's as it
+      // comes (no batch of statistics in double: 250 MB at 256 utterances, C = 2048, D = 60). The
+      // matrices are kept from batch to batch (same shape: no new pages to fault in).
+      zeroth.resize(n, C);
+      first.resize(n, C * D);
+      std::vector<Index> num_frames(batch.size());
+      computer.compute(batch, tool.threads(), [&](std::size_t i, ivkit::UtteranceStats&& s) {
+        zeroth.row(static_cast<Index>(i)) = s.zeroth.transpose().cast<float>();
+        Eigen::Map<const Matrix<double>> f(s.first.data(), 1, C * D);  // row-major C x D as one row
+        first.row(static_cast<Index>(i)) = f.cast<float>();
+        num_frames[i] = s.num_frames;
+      });
+      for (const Index f : num_frames) frames += static_cast<double>(f);
       ivkit::Ivectors<float> iv = ex.extract_matrices(zeroth, first, eo);
       iv.means.rowwise() -= prior.transpose();
       for (Index i = 0; i < n; ++i) {

@@ -254,6 +254,43 @@ TEST_CASE_TEMPLATE("Gaussian selection and evaluation restricted to it", S, floa
   });
 }
 
+TEST_CASE_TEMPLATE("FullGmm: selected log-likelihoods over several blocks and row blocks of the factor match the naive loop", S, float,
+                   double) {
+  // D = 37 and 60: factors of three and four 16-row blocks with a partial last one; N = 1100
+  // frames: three blocks of 512; a component shared by 1 to 4+ frames of a block (groups of four
+  // and their remainders); random selections with repeats, as a table from elsewhere may have.
+  for (const Index D : {Index{37}, Index{60}}) {
+    CAPTURE(D);
+    const Index C = 24, N = 1100, n = 7;
+    const auto full = random_full<S>(C, D, 70 + static_cast<std::uint64_t>(D));
+    const Eigen::MatrixXd x = random_frames(N, D, 71, 1.5);
+    const Eigen::MatrixXd ref = naive_loglik(full, x.cast<S>().template cast<double>());
+    Random rng(72);
+    GaussianSelection sel;
+    sel.indices.resize(N, n);
+    for (Index t = 0; t < N; ++t)
+      for (Index k = 0; k < n; ++k) sel.indices(t, k) = static_cast<std::int32_t>(rng.uniform() * static_cast<double>(C)) % C;
+    const Matrix<S> frames = x.cast<S>();
+    ScoringOptions one, two;
+    one.num_threads = 1;
+    two.num_threads = 2;
+    const Matrix<S> ll = full.selected_log_likelihoods(frames, sel, one);
+    double worst = 0;
+    for (Index t = 0; t < N; ++t)
+      for (Index k = 0; k < n; ++k) {
+        const double r = ref(t, sel.indices(t, k));
+        worst = std::max(worst, std::abs(static_cast<double>(ll(t, k)) - r) / (1.0 + std::abs(r)));
+      }
+    CHECK(worst <= (std::is_same_v<S, float> ? 2e-6 : 1e-13));
+    CHECK(full.selected_log_likelihoods(frames, sel, two) == ll);
+    // Frames 600-609 alone: other groups, other blocks, the same values.
+    GaussianSelection part;
+    part.indices = sel.indices.middleRows(600, 10);
+    const Matrix<S> alone = full.selected_log_likelihoods(Matrix<S>(frames.middleRows(600, 10)), part, one);
+    CHECK(alone == ll.middleRows(600, 10));
+  }
+}
+
 TEST_CASE("Selection larger than C keeps every component; n is validated") {
   const auto g = random_diag<double>(3, 2, 61);
   const Matrix<double> x = random_frames(4, 2, 62);

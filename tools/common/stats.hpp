@@ -8,6 +8,7 @@
 // the thread count.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -41,12 +42,29 @@ class StatsComputer {
   /// @throws ivkit::Error naming the utterance (missing selection, frame counts that differ, ...)
   std::vector<ivkit::UtteranceStats> compute(const std::vector<Utterance>& batch, int threads);
 
+  /// Called with (i, statistics of batch[i]) for every utterance, on the worker threads, each i once:
+  /// a caller that converts the statistics as they come does not hold a batch of them (1 MB each
+  /// in double at C = 2048, D = 60).
+  using StatsSink = std::function<void(std::size_t, ivkit::UtteranceStats&&)>;
+  /// The same, handing each utterance's statistics to `sink` instead of returning them.
+  void compute(const std::vector<Utterance>& batch, int threads, const StatsSink& sink);
+
  private:
+  /// A full UBM's statistics of a whole batch with one call for the posteriors of all its frames
+  /// (the selected log-likelihoods group the frames of a block by component, so a batch shares each
+  /// component's factor among several times more frames than one utterance does). False, and
+  /// nothing computed, when the utterances select different numbers of components or the call
+  /// fails (the per-utterance path then gives the message that names the utterance).
+  bool full_batch_stats(const std::vector<Utterance>& batch, std::vector<ivkit::GaussianSelection>& selections,
+                        const ivkit::StatsOptions& so, int threads, const StatsSink& sink);
+
   const Ubm& ubm_;
   PosteriorOptions options_;
   std::optional<DiagUbm> selector_;  // a full UBM's diagonal, which selects the Gaussians (Kaldi's recipe)
   std::string gselect_rspecifier_;
   std::unique_ptr<GselectLookup> gselect_;
+  std::vector<float> batch_frame_values_;     // the batch's frames one after another (row-major)
+  ivkit::GaussianSelection batch_selection_;  // and their selections
 };
 
 }  // namespace ivkit_tools

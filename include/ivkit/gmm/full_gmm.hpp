@@ -3,6 +3,7 @@
 #pragma once
 
 #include <Eigen/Cholesky>
+#include <algorithm>
 #include <cmath>
 #include <utility>
 #include <vector>
@@ -13,6 +14,7 @@
 #include "ivkit/gmm/detail/validation.hpp"
 #include "ivkit/gmm/diag_gmm.hpp"
 #include "ivkit/gmm/scoring.hpp"
+#include "ivkit/simd/softmax.hpp"
 
 namespace ivkit {
 
@@ -92,6 +94,14 @@ class FullGmm : public detail::GmmScoring<FullGmm<ScalarT>, ScalarT> {
   /// W^T (F x C), the layout ivkit's GEMM kernel reads without repacking (gmm/scoring.hpp).
   const Matrix<Scalar>& scoring_weights_transposed() const { return scoring_weights_t_; }
   const Vector<Scalar>& log_constants() const { return log_constants_; }
+  /// K_c = L_c^-1, the inverse of the covariance's Cholesky factor (P_c = K_c^T K_c), packed by
+  /// row blocks as simd::whitened_norms reads it: row c of this (C x simd::whitened_packed_size(D))
+  /// matrix. The selected log-likelihoods read it (gmm/scoring.hpp).
+  const Matrix<Scalar>& inverse_cholesky_packed() const { return inverse_cholesky_packed_; }
+  /// mu_c - centre() (C x D).
+  const Matrix<Scalar>& centred_means() const { return centred_means_; }
+  /// log w_c - 0.5 (D log 2 pi + log |S_c|) (C): log p_c(x) = this - 0.5 ||K_c (x - mu_c)||^2.
+  const Vector<Scalar>& log_normalisers() const { return log_normalisers_; }
   /// phi = [y, vech(y y^T)] for centred frames y (B x D) -> (B x F).
   void expand(const Matrix<Scalar>& y, Matrix<Scalar>& phi) const {
     const Index D = dim(), B = y.rows();
@@ -119,6 +129,9 @@ class FullGmm : public detail::GmmScoring<FullGmm<ScalarT>, ScalarT> {
     gconsts_.resize(C);
     log_constants_.resize(C);
     scoring_weights_.resize(C, F);
+    inverse_cholesky_packed_.setZero(C, simd::whitened_packed_size(D));
+    centred_means_.resize(C, D);
+    log_normalisers_.resize(C);
     for (Index c = 0; c < C; ++c) {
       const ColMatrix<double> S = covariances_[static_cast<std::size_t>(c)].template cast<double>();
       Eigen::LLT<ColMatrix<double>> llt(S);
@@ -140,6 +153,16 @@ class FullGmm : public detail::GmmScoring<FullGmm<ScalarT>, ScalarT> {
         scoring_weights_(c, off++) = static_cast<Scalar>(-0.5 * P(i, i));
         for (Index j = i + 1; j < D; ++j) scoring_weights_(c, off++) = static_cast<Scalar>(-P(i, j));
       }
+      const ColMatrix<double> K = L.template triangularView<Eigen::Lower>().solve(ColMatrix<double>::Identity(D, D));
+      Scalar* packed = &inverse_cholesky_packed_(c, 0);
+      for (Index q = 0; q * 16 < D; ++q) {
+        const Index jend = std::min((q + 1) * 16, D);
+        for (Index j = 0; j < jend; ++j)
+          for (Index i = std::max(q * 16, j); i < std::min((q + 1) * 16, D); ++i) packed[j * 16 + (i - q * 16)] = static_cast<Scalar>(K(i, j));
+        packed += 16 * jend;
+      }
+      centred_means_.row(c) = mu_c.transpose().template cast<Scalar>();
+      log_normalisers_(c) = static_cast<Scalar>(base);
       precisions_[static_cast<std::size_t>(c)] = P.template cast<Scalar>();
       cholesky_[static_cast<std::size_t>(c)] = L.template cast<Scalar>();
     }
@@ -154,6 +177,8 @@ class FullGmm : public detail::GmmScoring<FullGmm<ScalarT>, ScalarT> {
   Vector<Scalar> centre_;
   Matrix<Scalar> scoring_weights_, scoring_weights_t_;
   Vector<Scalar> log_constants_;
+  Matrix<Scalar> inverse_cholesky_packed_, centred_means_;
+  Vector<Scalar> log_normalisers_;
 };
 
 /// Kaldi's `gmm-global-to-fgmm`: the same mixture with diagonal covariance matrices.

@@ -10,6 +10,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "ivkit/core/error.hpp"
@@ -345,6 +348,85 @@ void check_selection(const Model& model, const GaussianSelection& sel, Index n, 
 }
 }  // namespace detail
 
+namespace detail {
+
+/// Models with inverse Cholesky factors of their covariances (FullGmm).
+template <class Model, class = void>
+struct HasInverseCholesky : std::false_type {};
+template <class Model>
+struct HasInverseCholesky<Model, std::void_t<decltype(std::declval<const Model&>().inverse_cholesky_packed())>> : std::true_type {};
+
+/// Frames per block of the whitened selected log-likelihoods: the block's frames (240 B each at
+/// D = 60, 1 MB in all) stay in L2 while its components are visited; the longer the block, the
+/// more frames share each component's factor (20 of 2,048 selected per frame: 3 frames per
+/// component in 64 frames, 8 in a 770-frame utterance, about 40 in 4,096 frames of a batch of
+/// utterances). Fixed, so results do not depend on the thread count.
+inline constexpr Index kWhitenedBlockFrames = 4096;
+
+/// Selected log-likelihoods of a full-covariance model as log w_c - (D log 2 pi + log |S_c|) / 2
+/// - ||K_c (y - m_c)||^2 / 2, K_c = L_c^-1 (S_c = L_c L_c^T), y the centred frame and m_c the
+/// centred mean. The selected (frame, component) pairs of a block are grouped by component
+/// (counting sort), and each component's K_c (packed, about D^2 / 2 numbers) is read once per block for all its
+/// frames, four at a time (simd::whitened_norms). Against the expanded form (one dot product of
+/// F = D + D (D + 1) / 2 per pair, reading the component's F weights and the frame's F expanded
+/// values each time) this reads a tenth of the memory and needs no expansion; it also has no
+/// cancellation between the linear and quadratic terms.
+template <class Layout, class Model, class Derived>
+void selected_log_likelihoods_whitened(const Model& model, const Eigen::MatrixBase<Derived>& frames,
+                                       const GaussianSelection& selection, Matrix<typename Model::Scalar>& out,
+                                       const ScoringOptions& opts, const char* fn) {
+  using Scalar = typename Model::Scalar;
+  const Index n = out.rows(), k_sel = out.cols(), C = model.num_components(), D = model.dim();
+  const Matrix<Scalar>& K = model.inverse_cholesky_packed();
+  const Matrix<Scalar>& means = model.centred_means();
+  const Vector<Scalar>& norms = model.log_normalisers();
+  struct Workspace {
+    Matrix<Scalar> y;
+    std::vector<std::int32_t> starts, order;
+    std::vector<Scalar> d;
+  };
+  const Index B = kWhitenedBlockFrames;
+  parallel_for_blocks_with_state(num_blocks(n, B), opts.num_threads, [] { return Workspace(); }, [&](Index b, Workspace& ws) {
+    const Index begin = b * B, count = std::min(B, n - begin), pairs = count * k_sel;
+    load_centred_frames<Layout>(model, frames, begin, count, ws.y, fn);
+    // Pairs p = i k_sel + k in order of component: starts[c] .. starts[c + 1].
+    ws.starts.assign(static_cast<std::size_t>(C + 1), 0);
+    ws.order.resize(static_cast<std::size_t>(pairs));
+    ws.d.resize(static_cast<std::size_t>(4 * D));
+    for (Index i = 0; i < count; ++i)
+      for (Index k = 0; k < k_sel; ++k) ++ws.starts[static_cast<std::size_t>(selection.indices(begin + i, k)) + 1];
+    for (Index c = 0; c < C; ++c) ws.starts[static_cast<std::size_t>(c + 1)] += ws.starts[static_cast<std::size_t>(c)];
+    for (Index i = 0; i < count; ++i)
+      for (Index k = 0; k < k_sel; ++k)
+        ws.order[static_cast<std::size_t>(ws.starts[static_cast<std::size_t>(selection.indices(begin + i, k))]++)] =
+            static_cast<std::int32_t>(i * k_sel + k);
+    // starts[c] is now the end of component c's pairs, the start of c + 1's.
+    Index first = 0;
+    for (Index c = 0; c < C; ++c) {
+      const Index last = ws.starts[static_cast<std::size_t>(c)];
+      const Scalar* Kc = &K(c, 0);
+      const Scalar* mc = &means(c, 0);
+      for (Index g = first; g < last; g += 4) {
+        const Index m = std::min<Index>(4, last - g);
+        Scalar sq[4];
+        for (Index f = 0; f < m; ++f) {
+          const Scalar* yt = &ws.y(ws.order[static_cast<std::size_t>(g + f)] / k_sel, 0);
+          Scalar* df = ws.d.data() + f * D;
+          for (Index j = 0; j < D; ++j) df[j] = yt[j] - mc[j];
+        }
+        simd::whitened_norms(Kc, ws.d.data(), D, m, sq);
+        for (Index f = 0; f < m; ++f) {
+          const std::int32_t p = ws.order[static_cast<std::size_t>(g + f)];
+          out(begin + p / k_sel, p % k_sel) = norms(c) - Scalar(0.5) * sq[f];
+        }
+      }
+      first = last;
+    }
+  });
+}
+
+}  // namespace detail
+
 /// Log-likelihoods of each frame under its selected components only (Kaldi's
 /// `LogLikelihoodsPreselect`); cost O(N n F) instead of O(N C F).
 /// @return (N x n), column k for component selection.indices(t, k)
@@ -359,6 +441,10 @@ Matrix<typename Model::Scalar> selected_log_likelihoods(const Model& model, cons
   detail::check_selection(model, selection, n, fn);
   const Index k_sel = selection.num_selected();
   Matrix<Scalar> out(n, k_sel);
+  if constexpr (detail::HasInverseCholesky<Model>::value) {
+    detail::selected_log_likelihoods_whitened<Layout>(model, frames, selection, out, opts, fn);
+    return out;
+  }
   const auto& W = model.scoring_weights();
   const auto& g = model.log_constants();
   parallel_for_blocks_with_state(num_blocks(n, B), opts.num_threads, [] { return detail::ScoringWorkspace<Scalar>(); },

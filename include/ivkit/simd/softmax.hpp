@@ -13,6 +13,7 @@
 #include <cmath>
 #include <limits>
 #include <type_traits>
+#include <vector>
 #include <xsimd/xsimd.hpp>
 
 #include <Eigen/Core>
@@ -241,6 +242,31 @@ Scalar softmax_portable(Scalar* x, const Scalar* offset, Index n) {
   return m + std::log(sum);
 }
 
+
+/// Squared norms ||K d_f||^2 (simd::whitened_norms), in the same packed layout.
+template <class Scalar>
+void whitened_norms_portable(const Scalar* K, const Scalar* d, Index D, Index count, Scalar* out) {
+  thread_local std::vector<Scalar> z;
+  const Index rows = (D + 15) / 16 * 16;
+  z.resize(static_cast<std::size_t>(rows));
+  for (Index f = 0; f < count; ++f) {
+    std::fill(z.begin(), z.end(), Scalar(0));
+    const Scalar* block = K;
+    for (Index q = 0; q * 16 < D; ++q) {
+      const Index jend = std::min((q + 1) * 16, D);
+      Scalar* zq = z.data() + q * 16;
+      for (Index j = 0; j < jend; ++j) {
+        const Scalar dj = d[f * D + j];
+        for (Index l = 0; l < 16; ++l) zq[l] += block[j * 16 + l] * dj;
+      }
+      block += 16 * jend;
+    }
+    Scalar total = 0;
+    for (Index i = 0; i < D; ++i) total += z[static_cast<std::size_t>(i)] * z[static_cast<std::size_t>(i)];
+    out[f] = total;
+  }
+}
+
 }  // namespace detail
 }  // namespace ivkit::simd
 
@@ -319,6 +345,25 @@ template <class Scalar>
 Scalar dot(const Scalar* a, const Scalar* b, Index n) {
   IVKIT_ROW_KERNEL(row_dot(a, b, n), (Eigen::Map<const Eigen::Matrix<Scalar, Eigen::Dynamic, 1>>(a, n)
                                           .dot(Eigen::Map<const Eigen::Matrix<Scalar, Eigen::Dynamic, 1>>(b, n))))
+}
+
+/// Values of the packed lower-triangular layout of simd::whitened_norms for dimension D.
+inline Index whitened_packed_size(Index D) {
+  Index size = 0;
+  for (Index q = 0; q * 16 < D; ++q) size += 16 * std::min((q + 1) * 16, D);
+  return size;
+}
+
+/// out[f] = ||K d_f||^2 for count (1 to 4) vectors d_f (D each, D apart) and a lower-triangular
+/// K (D x D) packed by row blocks: block q (rows 16 q .. 16 q + 15, zero past row D) holds
+/// columns 0 .. min(16 (q + 1), D) - 1, 16 values each, the blocks one after another
+/// (whitened_packed_size(D) values). With K the inverse Cholesky factor of a covariance it is the
+/// Mahalanobis distance of each d_f, computed from K read once, in order, for the group (the
+/// selected log-likelihoods of a full-covariance GMM, gmm/scoring.hpp). A vector's result does not
+/// depend on the group it is in.
+template <class Scalar>
+void whitened_norms(const Scalar* K, const Scalar* d, Index D, Index count, Scalar* out) {
+  IVKIT_ROW_KERNEL(row_whitened_norms(K, d, D, count, out), detail::whitened_norms_portable(K, d, D, count, out))
 }
 
 #undef IVKIT_ROW_KERNEL
