@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <string>
 
 #include "ivkit/core/serialise.hpp"
 
@@ -38,6 +40,27 @@ TEST_CASE("ModelWriter and ModelReader round-trip every record type, converting 
   CHECK_FALSE(r.has("w"));
   CHECK(r.offset_of("dim") == 37);  // 8 magic + 4 container version + 8 + 5 kind + 4 version + 8 count
   CHECK_THROWS_WITH_AS(r.offset_of("w"), doctest::Contains("has no record 'w'"), ivkit::FormatError);
+}
+
+TEST_CASE("a matrix large enough to be a piece of its own, between small records, saves as bytes() gives it") {
+  // 2.4 MB of doubles (over the 1 MiB a piece), a column-major expression, then more records.
+  Eigen::MatrixXd big(300, 1000);
+  for (Eigen::Index i = 0; i < big.rows(); ++i)
+    for (Eigen::Index j = 0; j < big.cols(); ++j) big(i, j) = static_cast<double>(i) - 0.001 * static_cast<double>(j);
+  ivkit::ModelWriter w("Thing", 1);
+  w.integer("before", 7).matrix("big", big.transpose()).real("after", 2.5).matrix("small", Eigen::Vector2f(1.f, 2.f));
+  const std::string bytes = w.bytes();
+  const std::string path = (std::filesystem::temp_directory_path() / "ivkit_test_serialise_pieces.bin").string();
+  w.save(path);
+  std::ifstream in(path, std::ios::binary);
+  const std::string saved((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::remove(path.c_str());
+  CHECK(saved == bytes);
+  ivkit::ModelReader r(bytes, "mem", "Thing", 1);
+  CHECK(r.integer("before") == 7);
+  CHECK(r.real("after") == 2.5);
+  CHECK(r.matrix<double>("big", 1000, 300) == big.transpose());
+  CHECK(r.vector<float>("small", 2)(1) == 2.f);
 }
 
 TEST_CASE("ModelReader names the file, the offset and the problem") {

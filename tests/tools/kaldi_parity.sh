@@ -184,4 +184,16 @@ expect_error 1 "the command 'exit 5' failed (exit status 5)" out/bad_iv.ark extr
 expect_error 1 "has no VAD in" out/bad_iv.ark extract-ivectors --sid-pipeline --vad-rspecifier "scp:head -n 3 vad.scp |" final.ubm final.ie \
   scp:mfcc.scp ark:out/bad_iv.ark
 
+# A value too large for float's log-likelihoods in one utterance of a batch: the batch's single
+# posterior call fails, and the tool goes back utterance by utterance so that the message names the
+# utterance and the frame.
+awk 'BEGIN { for (u = 1; u <= 3; ++u) { printf "u%d  [\n", u
+  for (t = 0; t < 4; ++t) { for (d = 0; d < 72; ++d) printf " %s", (u == 2 && t == 2 && d == 7) ? "1e30" : sprintf("%.3f", sin(7 * u + 3 * t + d))
+    printf (t == 3 ? " ]\n" : "\n") } } }' >out/huge_feats.txt
+sed 's/1e30/0.5/' out/huge_feats.txt >out/ok_feats.txt
+run gselect -q --n 20 final.ubm ark,t:out/ok_feats.txt ark:out/ok_gs.ark
+run extract-ivectors -q --gselect ark:out/ok_gs.ark final.ubm final.ie ark,t:out/ok_feats.txt ark:out/ok_iv.ark
+expect_error 1 "utterance 'u2': selected_posteriors: frame 2 has a non-finite log-likelihood" out/huge_iv.ark \
+  extract-ivectors --gselect ark:out/ok_gs.ark final.ubm final.ie ark,t:out/huge_feats.txt ark:out/huge_iv.ark
+
 echo "kaldi_parity: every output equals Kaldi's within its bound; bad input gives clear errors" >&2

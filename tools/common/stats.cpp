@@ -17,6 +17,15 @@ StatsComputer::StatsComputer(const Ubm& ubm, PosteriorOptions options, const std
 
 StatsComputer::~StatsComputer() = default;
 
+ivkit::UtteranceStats StatsComputer::zero_stats(const ivkit::StatsOptions& so) const {
+  const Index C = ubm_.num_components(), D = ubm_.dim();
+  ivkit::UtteranceStats s;
+  s.zeroth = Eigen::VectorXd::Zero(C);
+  s.first = ivkit::Matrix<double>::Zero(C, D);
+  if (so.second_order) s.second = ivkit::Matrix<double>::Zero(C, so.full_second_order ? ivkit::packed_size(D) : D);
+  return s;
+}
+
 std::vector<ivkit::UtteranceStats> StatsComputer::compute(const std::vector<Utterance>& batch, int threads) {
   std::vector<ivkit::UtteranceStats> out(batch.size());
   compute(batch, threads, [&](std::size_t i, ivkit::UtteranceStats&& s) { out[i] = std::move(s); });
@@ -49,13 +58,8 @@ void StatsComputer::compute(const std::vector<Utterance>& batch, int threads, co
   ivkit::parallel_for_blocks(static_cast<Index>(n), threads, [&](Index b) {
     const auto i = static_cast<std::size_t>(b);
     const Utterance& u = batch[i];
-    const Index C = ubm_.num_components(), D = ubm_.dim();
     if (u.frames.rows() == 0) {  // no frames: zero statistics (the extractor gives the prior)
-      ivkit::UtteranceStats s;
-      s.zeroth = Eigen::VectorXd::Zero(C);
-      s.first = ivkit::Matrix<double>::Zero(C, D);
-      if (so.second_order) s.second = ivkit::Matrix<double>::Zero(C, so.full_second_order ? ivkit::packed_size(D) : D);
-      sink(i, std::move(s));
+      sink(i, zero_stats(so));
       return;
     }
     try {
@@ -135,13 +139,8 @@ bool StatsComputer::full_batch_stats(const std::vector<Utterance>& batch, std::v
   ivkit::parallel_for_blocks(static_cast<Index>(n), threads, [&](Index b) {
     const auto i = static_cast<std::size_t>(b);
     const Utterance& u = batch[i];
-    const Index C = ubm_.num_components();
     if (u.frames.rows() == 0) {
-      ivkit::UtteranceStats s;
-      s.zeroth = Eigen::VectorXd::Zero(C);
-      s.first = ivkit::Matrix<double>::Zero(C, D);
-      if (so.second_order) s.second = ivkit::Matrix<double>::Zero(C, so.full_second_order ? ivkit::packed_size(D) : D);
-      sink(i, std::move(s));
+      sink(i, zero_stats(so));
       return;
     }
     // This utterance's entries of the batch's posteriors.

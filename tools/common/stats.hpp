@@ -58,6 +58,9 @@ class StatsComputer {
   bool full_batch_stats(const std::vector<Utterance>& batch, std::vector<ivkit::GaussianSelection>& selections,
                         const ivkit::StatsOptions& so, int threads, const StatsSink& sink);
 
+  /// The statistics of an utterance without frames (all zero; the extractor gives it the prior).
+  ivkit::UtteranceStats zero_stats(const ivkit::StatsOptions& so) const;
+
   const Ubm& ubm_;
   PosteriorOptions options_;
   std::optional<DiagUbm> selector_;  // a full UBM's diagonal, which selects the Gaussians (Kaldi's recipe)

@@ -11,8 +11,10 @@
 #include <filesystem>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <thread>
+#include <vector>
 
 #if defined(__unix__) || defined(__APPLE__)
 #include <unistd.h>
@@ -22,11 +24,11 @@
 
 namespace ivkit {
 
-/// Writes `content` to `path` atomically: a new temporary file in the same directory, flushed to
+/// Writes `pieces`, one after another, to `path` atomically: a new temporary file in the same directory, flushed to
 /// disk, then renamed over `path`. On any failure the temporary file is removed and `path` is left
 /// as it was. `fn` names the caller in the error message.
 /// @throws IoError when the file cannot be created, written, synced or renamed
-inline void write_file_atomically(const char* fn, const std::string& path, const std::string& content) {
+inline void write_file_atomically(const char* fn, const std::string& path, const std::vector<std::string_view>& pieces) {
   namespace fs = std::filesystem;
   const fs::path target(path);
   const fs::path dir = target.parent_path();
@@ -44,7 +46,8 @@ inline void write_file_atomically(const char* fn, const std::string& path, const
     if (!f && errno != EEXIST) break;
   }
   if (!f) throw IoError(detail::message(fn, ": cannot create a temporary file in '", dir_name, "' for '", path, "'"));
-  const bool written = std::fwrite(content.data(), 1, content.size(), f) == content.size();
+  bool written = true;
+  for (const std::string_view piece : pieces) written = written && std::fwrite(piece.data(), 1, piece.size(), f) == piece.size();
   bool flushed = std::fflush(f) == 0;
 #if defined(__unix__) || defined(__APPLE__)
   flushed = flushed && ::fsync(fileno(f)) == 0;  // the data reach the disk before the rename does
@@ -61,6 +64,11 @@ inline void write_file_atomically(const char* fn, const std::string& path, const
     fs::remove(tmp, ignored);
     throw IoError(detail::message(fn, ": cannot rename the temporary file to '", path, "': ", ec.message()));
   }
+}
+
+/// The same for one string.
+inline void write_file_atomically(const char* fn, const std::string& path, const std::string& content) {
+  write_file_atomically(fn, path, std::vector<std::string_view>{std::string_view(content)});
 }
 
 /// The whole content of the file at `path`. @throws IoError when it cannot be opened or read

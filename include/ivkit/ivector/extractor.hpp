@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "ivkit/core/error.hpp"
+#include "ivkit/core/finite.hpp"
 #include "ivkit/core/gemm_kernel.hpp"
 #include "ivkit/core/large_buffer.hpp"
 #include "ivkit/core/packed.hpp"
@@ -426,9 +427,9 @@ class IvectorExtractor {
       const Eigen::Ref<const Matrix<Scalar>> n = zeroth.middleRows(begin, count).template cast<Scalar>();
       const Eigen::Ref<const Matrix<Scalar>> f = first.middleRows(begin, count).template cast<Scalar>();
       for (Index i = 0; i < count; ++i) {
-        if (!n.row(i).allFinite() || (n.row(i).array() < Scalar(0)).any())
+        if (!detail::all_finite(n.data() + i * n.outerStride(), static_cast<std::size_t>(C)) || (n.row(i).array() < Scalar(0)).any())
           throw InvalidArgument(detail::message(fn, ": utterance ", begin + i, " has negative or non-finite counts"));
-        if (!f.row(i).allFinite())
+        if (!detail::all_finite(f.data() + i * f.outerStride(), static_cast<std::size_t>(C * D)))
           throw InvalidArgument(detail::message(fn, ": utterance ", begin + i, " has NaN or Inf first-order statistics"));
       }
       const Matrix<Scalar> linear = linear_terms(n, f, opts.num_threads);  // (count x R)
@@ -528,7 +529,7 @@ class IvectorExtractor {
       throw DimensionMismatch(detail::message(cls, ": T is ", T_.rows(), " x ", T_.cols(), " but must be ", C * D, " x R, R >= 1"));
     if (prior_mean_.size() != T_.cols())
       throw DimensionMismatch(detail::message(cls, ": the prior mean has ", prior_mean_.size(), " entries but R = ", T_.cols()));
-    if (!ubm_means_.allFinite() || !m_.allFinite() || !T_.allFinite() || !prior_mean_.allFinite())
+    if (!detail::all_finite(ubm_means_) || !detail::all_finite(m_) || !detail::all_finite(T_) || !detail::all_finite(prior_mean_))
       throw InvalidArgument(detail::message(cls, ": parameters hold NaN or Inf"));
   }
 
