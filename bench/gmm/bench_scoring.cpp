@@ -6,7 +6,9 @@
 ///     (N x 2D, row-major) * (2D x C) -> (N x C, row-major), noalias (the arithmetic floor);
 ///   - BM_DiagGmm_kaldi_loop: Kaldi's DiagGmm::LogLikelihoods per frame (two C x D
 ///     matrix-vector products) followed by a scalar log-sum-exp and exp, so it gives posteriors too;
-///   - BM_Gemm_full_shape: (N x F) * (F x C), F = D + D(D+1)/2, for the full-covariance model.
+///   - BM_Gemm_full_shape: (N x F) * (F x C), F = D + D(D+1)/2, for the full-covariance model;
+///   - BM_FullGmm_selected_expanded_dot: the selected full-covariance log-likelihoods as computed
+///     before the inverse-Cholesky form (one expanded dot product per pair).
 /// Everything runs on one thread (ScoringOptions::num_threads = 1, Eigen without OpenMP) and is
 /// timed in CPU time of that thread, so that other processes on the machine disturb it less.
 #include <benchmark/benchmark.h>
@@ -208,6 +210,65 @@ void BM_Gemm_full_shape(benchmark::State& state) {
   set_rates(state, double(kFrames), product_flops(kFrames, F, C));
 }
 
+/// Selected full-covariance log-likelihoods, 20 components per frame chosen by the model's diagonal
+/// (as Kaldi's recipes select them), in calls of `frames` frames: the library's form (the inverse
+/// Cholesky factor, pairs grouped by component, simd::whitened_norms) against the form it replaced,
+/// one dot product of the expanded frame with the component's F scoring weights per pair. Rates in
+/// frames per second.
+template <class Scalar>
+const ivkit::GaussianSelection& full_selection(const ivkit::FullGmm<Scalar>& gmm, const ivkit::Matrix<Scalar>& frames) {
+  static const ivkit::GaussianSelection sel = ivkit::to_diag(gmm).gaussian_selection(frames, kTopN);
+  return sel;
+}
+
+template <class Scalar>
+void BM_FullGmm_selected_log_likelihoods(benchmark::State& state) {
+  const Index C = state.range(0), D = state.range(1), per_call = state.range(2);
+  const auto& gmm = ivkit_bench::full_gmm<Scalar>(C, D, kFrames);
+  const auto& frames = diag_data<Scalar>(C, D, kFrames).frames;
+  const auto& sel = full_selection(gmm, frames);
+  for (auto _ : state) {
+    for (Index t0 = 0; t0 < kFrames; t0 += per_call) {
+      const Index n = std::min(per_call, kFrames - t0);
+      ivkit::GaussianSelection part;
+      part.indices = sel.indices.middleRows(t0, n);
+      auto ll = gmm.selected_log_likelihoods(frames.middleRows(t0, n), part);
+      benchmark::DoNotOptimize(ll.data());
+    }
+    benchmark::ClobberMemory();
+  }
+  set_rates(state, double(kFrames), 0.0);
+}
+
+template <class Scalar>
+void BM_FullGmm_selected_expanded_dot(benchmark::State& state) {
+  const Index C = state.range(0), D = state.range(1);
+  const auto& gmm = ivkit_bench::full_gmm<Scalar>(C, D, kFrames);
+  const auto& frames = diag_data<Scalar>(C, D, kFrames).frames;
+  const auto& sel = full_selection(gmm, frames);
+  const auto& W = gmm.scoring_weights();
+  const auto& g = gmm.log_constants();
+  constexpr Index kBlock = 64;  // the block the previous code used at C = 2048 (gmm/scoring.hpp)
+  ivkit::Matrix<Scalar> y, phi, out(kFrames, kTopN);
+  for (auto _ : state) {
+    for (Index t0 = 0; t0 < kFrames; t0 += kBlock) {
+      const Index n = std::min(kBlock, kFrames - t0);
+      y = frames.middleRows(t0, n);
+      y.rowwise() -= gmm.centre().transpose();
+      phi.resize(n, gmm.expansion_dim());
+      gmm.expand(y, phi);
+      for (Index i = 0; i < n; ++i)
+        for (Index k = 0; k < kTopN; ++k) {
+          const auto c = sel.indices(t0 + i, k);
+          out(t0 + i, k) = ivkit::simd::dot(&phi(i, 0), &W(c, 0), W.cols()) + g(c);
+        }
+    }
+    benchmark::DoNotOptimize(out.data());
+    benchmark::ClobberMemory();
+  }
+  set_rates(state, double(kFrames), 0.0);
+}
+
 void diag_shapes(benchmark::internal::Benchmark* b) {
   b->ArgNames({"C", "D"});
   for (Index C : {256, 1024, 2048})
@@ -277,6 +338,9 @@ BENCHMARK_TEMPLATE(BM_DiagGmm_top_n_posteriors, double)->Apply(diag_shapes);
 BENCHMARK_TEMPLATE(BM_DiagGmm_gaussian_selection, double)->Apply(diag_shapes);
 
 BENCHMARK_TEMPLATE(BM_FullGmm_posteriors, float)->Apply(full_shapes);
+BENCHMARK_TEMPLATE(BM_FullGmm_selected_log_likelihoods, float)
+    ->ArgNames({"C", "D", "frames_per_call"})->Args({2048, 60, 770})->Args({2048, 60, 20000})->Unit(benchmark::kMillisecond);
+BENCHMARK_TEMPLATE(BM_FullGmm_selected_expanded_dot, float)->ArgNames({"C", "D"})->Args({2048, 60})->Unit(benchmark::kMillisecond);
 BENCHMARK_TEMPLATE(BM_Gemm_full_shape, float)->Apply(full_shapes);
 
 BENCHMARK_MAIN();
