@@ -3,19 +3,13 @@
 #include <charconv>
 #include <csignal>
 #include <cmath>
-#include <cstdlib>
 #include <exception>
 #include <fstream>
 #include <iostream>
 #if defined(__GLIBC__)
-#include <gnu/libc-version.h>
 #include <malloc.h>
 #endif
 #include <new>
-#include <string>
-#if defined(__linux__)
-#include <unistd.h>
-#endif
 
 #include <ivkit/core/error.hpp>
 #include <ivkit/core/file_io.hpp>
@@ -31,64 +25,6 @@ std::string one_line(std::string s) {
     if (c == '\n' || c == '\r') c = ' ';
   while (!s.empty() && s.back() == ' ') s.pop_back();
   return s;
-}
-
-// Fresh memory costs the kernel one page fault per 4 KiB page it maps and zeroes: 1-3 s of a tool's
-// fixed cost on a VM (the extractor's 850 MB of tables, training's 1.7 GB of accumulators, at about
-// 0.6 GB/s). With transparent huge pages one fault maps 2 MiB. Where the kernel gives them only on
-// request (THP "madvise", Debian's default), glibc's malloc requests them for its heap and large blocks
-// when its tunable glibc.malloc.hugetlb=1 is set (glibc >= 2.35); tunables are read only at start-up,
-// so the tool starts itself once more with it. The variable is set back as it was before anything
-// else runs, so the commands of piped specifiers see the caller's environment. IVKIT_HUGE_PAGES=0
-// leaves the process as it was started.
-constexpr const char* kRestartMarker = "IVKIT_HUGE_PAGES_RESTARTED";  // "=" (GLIBC_TUNABLES unset) or "=:<old value>"
-
-#if defined(__linux__) && defined(__GLIBC__)
-bool glibc_has_hugetlb_tunable() {
-  const std::string version = gnu_get_libc_version();  // "2.36"
-  const auto dot = version.find('.');
-  if (dot == std::string::npos) return false;
-  const int major = std::atoi(version.c_str()), minor = std::atoi(version.c_str() + dot + 1);
-  return major > 2 || (major == 2 && minor >= 35);
-}
-
-bool kernel_gives_huge_pages_on_request() {
-  std::ifstream in("/sys/kernel/mm/transparent_hugepage/enabled");
-  std::string line;
-  return std::getline(in, line) && line.find("[madvise]") != std::string::npos;
-}
-#endif
-
-void restart_with_huge_pages(char** argv) {
-#if defined(__linux__) && defined(__GLIBC__)
-  if (const char* restarted = std::getenv(kRestartMarker)) {
-    const std::string old = restarted;
-    if (old.empty())
-      ::unsetenv("GLIBC_TUNABLES");
-    else
-      ::setenv("GLIBC_TUNABLES", old.c_str() + 1, 1);
-    ::unsetenv(kRestartMarker);
-    return;
-  }
-  const char* choice = std::getenv("IVKIT_HUGE_PAGES");
-  if (choice != nullptr && std::string(choice) == "0") return;
-  const char* tunables = std::getenv("GLIBC_TUNABLES");
-  const std::string old = tunables != nullptr ? tunables : "";
-  if (old.find("glibc.malloc.hugetlb") != std::string::npos) return;  // the caller chose
-  if (!glibc_has_hugetlb_tunable() || !kernel_gives_huge_pages_on_request()) return;
-  const std::string marker = tunables != nullptr ? ":" + old : "";
-  const std::string wanted = old.empty() ? "glibc.malloc.hugetlb=1" : old + ":glibc.malloc.hugetlb=1";
-  if (::setenv(kRestartMarker, marker.c_str(), 1) != 0 || ::setenv("GLIBC_TUNABLES", wanted.c_str(), 1) != 0) return;
-  ::execv("/proc/self/exe", argv);
-  // No /proc (a sandbox): carry on as started, with the environment as it was.
-  ::unsetenv(kRestartMarker);
-  if (tunables != nullptr)
-    ::setenv("GLIBC_TUNABLES", old.c_str(), 1);
-  else
-    ::unsetenv("GLIBC_TUNABLES");
-#else
-  (void)argv;
-#endif
 }
 
 }  // namespace
@@ -210,7 +146,6 @@ std::vector<std::string> Tool::kaldi_arguments(int argc, char** argv) const {
 }
 
 int Tool::run(int argc, char** argv, const std::function<void()>& body) {
-  restart_with_huge_pages(argv);
   // A command of a piped specifier (`ark:| gzip -c > x.gz`) that exits early must give an error
   // naming it (ivkit/io/detail/command_pipe.hpp), not kill the tool silently.
   std::signal(SIGPIPE, SIG_IGN);
