@@ -32,12 +32,12 @@ std::vector<ivkit::UtteranceStats> StatsComputer::compute(const std::vector<Utte
   return out;
 }
 
-void StatsComputer::compute(const std::vector<Utterance>& batch, int threads, const StatsSink& sink) {
+std::vector<ivkit::GaussianSelection> StatsComputer::selections_of(const std::vector<Utterance>& batch, int threads) {
   const std::size_t n = batch.size();
-  // Selections are looked up here, in order (the table reader is not thread-safe).
-  const bool selected = !gselect_rspecifier_.empty();
-  std::vector<ivkit::GaussianSelection> selections(selected ? n : 0);
-  if (selected) {
+  std::vector<ivkit::GaussianSelection> selections;
+  if (gselect_) {
+    // Looked up in order: the table reader is not thread-safe.
+    selections.resize(n);
     for (std::size_t i = 0; i < n; ++i) {
       const auto& u = batch[i];
       const Int32VectorVector table = gselect_->of(u.key);
@@ -47,14 +47,33 @@ void StatsComputer::compute(const std::vector<Utterance>& batch, int threads, co
         throw ivkit::FormatError(message(what, " has ", selections[i].num_frames(), " frames but the features have ", u.frames.rows(),
                                          " (was it computed on other features?)"));
     }
+  } else if (selector_) {
+    // Kaldi's sid/extract_ivectors.sh: gmm-gselect on the diagonal, then fgmm-global-gselect-to-post.
+    selections.resize(n);
+    ivkit::parallel_for_blocks(static_cast<Index>(n), threads, [&](Index b) {
+      const Utterance& u = batch[static_cast<std::size_t>(b)];
+      if (u.frames.rows() == 0) return;
+      try {
+        selections[static_cast<std::size_t>(b)] = ivkit::gaussian_selection(*selector_, u.frames, options_.num_gselect);
+      } catch (const ivkit::Error& e) {
+        throw ivkit::FormatError(message("utterance '", u.key, "': ", e.what()));
+      }
+    });
   }
+  return selections;
+}
+
+void StatsComputer::compute(const std::vector<Utterance>& batch, int threads, const StatsSink& sink) {
+  const std::size_t n = batch.size();
+  const std::vector<ivkit::GaussianSelection> selections = selections_of(batch, threads);
+  const bool selected = !selections.empty();
   ivkit::StatsOptions so;
   so.posterior_scale = options_.posterior_scale;
   so.max_count = options_.max_count;
   so.second_order = options_.second_order;
   so.full_second_order = options_.second_order && ubm_.is_full();  // the packed full scatter (full-covariance update)
   so.num_threads = 1;
-  if (ubm_.is_full() && (selected || selector_) && n > 1 && full_batch_stats(batch, selections, so, threads, sink)) return;
+  if (ubm_.is_full() && selected && n > 1 && full_batch_stats(batch, selections, so, threads, sink)) return;
   ivkit::parallel_for_blocks(static_cast<Index>(n), threads, [&](Index b) {
     const auto i = static_cast<std::size_t>(b);
     const Utterance& u = batch[i];
@@ -71,11 +90,6 @@ void StatsComputer::compute(const std::vector<Utterance>& batch, int threads, co
           const auto post = ubm_.diag().selected_posteriors(u.frames, selections[i], options_.min_post);
           sink(i, ivkit::stats_from_posteriors(post, u.frames, ubm_.means(), so));
         }
-      } else if (selector_) {
-        // Kaldi's sid/extract_ivectors.sh: gmm-gselect on the diagonal, fgmm-global-gselect-to-post.
-        const ivkit::GaussianSelection sel = ivkit::gaussian_selection(*selector_, u.frames, options_.num_gselect);
-        const auto post = ubm_.full().selected_posteriors(u.frames, sel, options_.min_post);
-        sink(i, ivkit::stats_from_posteriors(post, u.frames, ubm_.means(), so));
       } else {
         ivkit::StatsOptions to = so;
         to.top_n = options_.num_gselect;
@@ -89,22 +103,10 @@ void StatsComputer::compute(const std::vector<Utterance>& batch, int threads, co
   });
 }
 
-bool StatsComputer::full_batch_stats(const std::vector<Utterance>& batch, std::vector<ivkit::GaussianSelection>& selections,
+bool StatsComputer::full_batch_stats(const std::vector<Utterance>& batch, const std::vector<ivkit::GaussianSelection>& selections,
                                      const ivkit::StatsOptions& so, int threads, const StatsSink& sink) {
   const std::size_t n = batch.size();
   const Index D = ubm_.dim();
-  if (selector_) {  // Kaldi's sid/extract_ivectors.sh: gmm-gselect on the diagonal
-    selections.assign(n, {});
-    ivkit::parallel_for_blocks(static_cast<Index>(n), threads, [&](Index b) {
-      const Utterance& u = batch[static_cast<std::size_t>(b)];
-      if (u.frames.rows() == 0) return;
-      try {
-        selections[static_cast<std::size_t>(b)] = ivkit::gaussian_selection(*selector_, u.frames, options_.num_gselect);
-      } catch (const ivkit::Error& e) {
-        throw ivkit::FormatError(message("utterance '", u.key, "': ", e.what()));
-      }
-    });
-  }
   // One matrix of the batch's frames and one of their selections, all with the same number per frame.
   Index total = 0, k_sel = -1;
   std::vector<Index> first_frame(n + 1, 0);

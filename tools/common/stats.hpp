@@ -55,8 +55,14 @@ class StatsComputer {
   /// component's factor among several times more frames than one utterance does). False, and
   /// nothing computed, when the utterances select different numbers of components or the call
   /// fails (the per-utterance path then gives the message that names the utterance).
-  bool full_batch_stats(const std::vector<Utterance>& batch, std::vector<ivkit::GaussianSelection>& selections,
+  bool full_batch_stats(const std::vector<Utterance>& batch, const std::vector<ivkit::GaussianSelection>& selections,
                         const ivkit::StatsOptions& so, int threads, const StatsSink& sink);
+
+  /// The Gaussian selection of each utterance of the batch: from the table, or made with the full
+  /// UBM's diagonal (selector_); none (an empty vector) when the model selects its own top-N.
+  /// Both the batch path and the per-utterance path use them, so a batch that falls back to the
+  /// per-utterance path does not select again.
+  std::vector<ivkit::GaussianSelection> selections_of(const std::vector<Utterance>& batch, int threads);
 
   /// The statistics of an utterance without frames (all zero; the extractor gives it the prior).
   ivkit::UtteranceStats zero_stats(const ivkit::StatsOptions& so) const;
