@@ -1,24 +1,28 @@
 // Fuzz harness: Kaldi's model files through ivkit's readers (ivkit/io/kaldi_gmm.hpp,
-// kaldi_ivector_extractor.hpp, kaldi_plda.hpp, kaldi_transform.hpp, kaldi_gselect.hpp): `final.dubm`
-// (DiagGMM), `final.ubm` (FullGMM), `final.ie`, `plda`, LDA transforms (affine and linear), and
-// one utterance of a Gaussian-selection table (a vector of int32 vectors, checked against a model
-// of 16 components).
+// kaldi_ivector_extractor.hpp, kaldi_plda.hpp, kaldi_transform.hpp, kaldi_gselect.hpp,
+// kaldi_posterior.hpp): `final.dubm` (DiagGMM), `final.ubm` (FullGMM), `final.ie`, `plda`, LDA
+// transforms (affine and linear), one utterance of a Gaussian-selection table (a vector of int32
+// vectors) and one of a posterior table (per frame, (int32, float) pairs), both checked against a
+// model of 16 components.
 //
 // Input: one selector byte, then the object with its binary marker. Selector bits 0-2 pick the
 // reader; bit 3 says whether the reader knows the size of the data (a regular file) or not (stdin);
 // bit 4 picks float (set) or double. A model read is written back in the same mode, which must read
-// again. PLDA, transforms and selections must then write the same bytes again; GMMs and extractors
-// are stored by Kaldi as inverse (co)variances, and 1 / (1 / x) need not give x back, so for them
-// the second write need only read again.
+// again. PLDA, transforms and selections must then write the same bytes again, posteriors the same
+// entries; GMMs and extractors are stored by Kaldi as inverse (co)variances, and 1 / (1 / x) need
+// not give x back, so for them the second write need only read again.
+#include <cmath>
 #include <sstream>
 
 #include "harness.hpp"
 #include "kaldi_objects.hpp"
+
 #include "ivkit/io/kaldi_gmm.hpp"
 #include "ivkit/io/kaldi_gselect.hpp"
 #include "ivkit/io/kaldi_io.hpp"
 #include "ivkit/io/kaldi_ivector_extractor.hpp"
 #include "ivkit/io/kaldi_plda.hpp"
+#include "ivkit/io/kaldi_posterior.hpp"
 #include "ivkit/io/kaldi_transform.hpp"
 
 namespace {
@@ -68,7 +72,7 @@ void run(unsigned what, const std::string& data, bool known) {
                  [&](ivkit::KaldiOutput& out, const auto& t) { ivkit::write_kaldi_transform(out, t, layout); }, true);
       break;
     }
-    default: {
+    case 6: {
       const auto r = read_object(data, known, [](ivkit::KaldiInput& in) { return ivkit::detail::read_int32_vector_vector(in); });
       ivkit_fuzz::must_succeed("writing and re-reading a Gaussian-selection entry", [&] {
         const std::string once = write_object(r.second, [](ivkit::KaldiOutput& out, const auto& v) { ivkit::detail::write_int32_vector_vector(out, v); }, r.first);
@@ -77,6 +81,25 @@ void run(unsigned what, const std::string& data, bool known) {
       });
       const ivkit::GaussianSelection sel = ivkit::gselect_from_table(r.first, 16, "fuzz.gselect utt");
       ivkit_fuzz::require(ivkit::gselect_to_table(sel) == r.first, "Gaussian selection to table and back");
+      break;
+    }
+    default: {
+      const auto r = read_object(data, known, [](ivkit::KaldiInput& in) { return ivkit::detail::read_kaldi_posterior(in); });
+      ivkit_fuzz::must_succeed("writing and re-reading a posterior entry", [&] {
+        const std::string once = write_object(r.second, [](ivkit::KaldiOutput& out, const auto& p) { ivkit::detail::write_kaldi_posterior(out, p); }, r.first);
+        const auto again = read_object(once, true, [](ivkit::KaldiInput& in) { return ivkit::detail::read_kaldi_posterior(in); }).first;
+        // Text keeps every float exactly (shortest round-trip form); binary keeps the bits.
+        ivkit_fuzz::require(again.size() == r.first.size(), "posterior round trip: frame count");
+        for (std::size_t t = 0; t < again.size(); ++t) {
+          ivkit_fuzz::require(again[t].size() == r.first[t].size(), "posterior round trip: entries per frame");
+          for (std::size_t j = 0; j < again[t].size(); ++j)
+            ivkit_fuzz::require(again[t][j].first == r.first[t][j].first &&
+                                    (again[t][j].second == r.first[t][j].second || (std::isnan(again[t][j].second) && std::isnan(r.first[t][j].second))),
+                                "posterior round trip: entries");
+        }
+      });
+      const ivkit::SparsePosteriors<float> post = ivkit::posterior_from_table(r.first, 16, "fuzz.post utt");
+      ivkit_fuzz::require(ivkit::posterior_to_table(post) == r.first, "posteriors to table and back");
       break;
     }
   }

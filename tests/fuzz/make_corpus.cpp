@@ -26,6 +26,7 @@
 #include "ivkit/io/accumulator_files.hpp"
 #include "ivkit/io/kaldi_gmm.hpp"
 #include "ivkit/io/kaldi_gselect.hpp"
+#include "ivkit/io/kaldi_posterior.hpp"
 #include "ivkit/io/kaldi_io.hpp"
 #include "ivkit/io/kaldi_ivector_extractor.hpp"
 #include "ivkit/io/kaldi_matrix.hpp"
@@ -297,7 +298,7 @@ template <class WriteFn>
 std::string object(bool binary, WriteFn write);  // one Kaldi object with its binary marker (below)
 
 // ---- Kaldi model files (selector: bits 0-2 DiagGMM, FullGMM, final.ie, plda, affine transform,
-//      linear transform, Gaussian selection; bit 3 the size known; bit 4 float) ----------------------
+//      linear transform, Gaussian selection, posteriors; bit 3 the size known; bit 4 float) ---------
 
 void kaldi_model_seeds() {
   auto sel = [](int what, bool known, bool f) { return std::string(1, static_cast<char>(what | (known ? 8 : 0) | (f ? 16 : 0))); };
@@ -321,7 +322,10 @@ void kaldi_model_seeds() {
       }));
   const ivkit::Int32VectorVector g{{3, 0, 15}, {1, 2, 4}, {15, 14, 13}};
   put("kaldi_model", "gselect_binary", sel(6, true, false) + object(true, [&](auto& o) { ivkit::detail::write_int32_vector_vector(o, g); }));
-  put("kaldi_model", "gselect_text", sel(7, false, false) + object(false, [&](auto& o) { ivkit::detail::write_int32_vector_vector(o, g); }));
+  put("kaldi_model", "gselect_text", sel(6, false, false) + object(false, [&](auto& o) { ivkit::detail::write_int32_vector_vector(o, g); }));
+  const ivkit::KaldiPosterior post{{{3, 0.75f}, {0, 0.25f}}, {}, {{15, 1.0f}}, {{2, 0.1f}, {14, 0.3f}, {7, 0.6f}}};
+  put("kaldi_model", "posterior_binary", sel(7, true, false) + object(true, [&](auto& o) { ivkit::detail::write_kaldi_posterior(o, post); }));
+  put("kaldi_model", "posterior_text_stdin", sel(7, false, true) + object(false, [&](auto& o) { ivkit::detail::write_kaldi_posterior(o, post); }));
 }
 
 // ---- Kaldi data folders (first byte: bit 0 all_utterances_have_features; files after `==name`) ---
