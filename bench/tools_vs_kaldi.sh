@@ -9,6 +9,7 @@
 #   bench/tools_vs_kaldi.sh KALDI_DIR IVKIT_TOOLS_DIR [--data DIR] [--utts "1 200"] [--num-gauss 2048]
 #       [--ivector-dim 400] [--runs 3] [--runs-at "2000=1"] [--work DIR] [--also-tools DIR]
 #       [--isa "avx2 baseline"] [--isa-sizes "200"] [--skip-kaldi] [--rows "gselect ubm_em ..."]
+#       [--settle 3]
 #
 # --data: a Kaldi data folder with wav.scp (16 kHz); default: scripts/make_corpus.sh makes one
 #   (40 speakers x 10 utterances of 3-7 s) in the work folder. Features are computed once with
@@ -32,16 +33,19 @@
 #   the rows of those sizes K times instead of --runs; --also-tools and --isa apply to the sizes in
 #   --isa-sizes (default: every size). --rows times only the rows named (gselect ubm_em train extract
 #   extract_noobjf extract_self; default: all). A work folder of an earlier run is reused (features, models,
-#   the extractor); its timings are started afresh.
+#   the extractor); its timings are started afresh. --settle S waits S seconds before each timed run
+#   (default 3): on a VM whose balloon takes back freed memory (free page reporting), a process
+#   started right after a large one pays the host's faults for memory the other just freed, so
+#   without the pause the order of the programs, not their code, decides much of their fixed cost.
 # The table goes to stdout (Markdown) and WORK/table.md; the work folder is kept (--work, default
 # a fresh folder under $TMPDIR).
 set -euo pipefail
 
-if [[ $# -lt 2 ]]; then sed -n 2,30p "$0" >&2; exit 2; fi
+if [[ $# -lt 2 ]]; then awk 'NR > 1 && !/^#/ { exit } NR > 1' "$0" >&2; exit 2; fi
 KALDI=$(cd "$1" && pwd)
 TOOLS=$(cd "$2" && pwd)
 shift 2
-DATA="" UTTS="1 200" C=2048 R=400 RUNS=3 RUNS_AT="" WORK="" ALSO="" ISAS="" ISA_SIZES="" SKIP_KALDI=0
+DATA="" UTTS="1 200" C=2048 R=400 RUNS=3 RUNS_AT="" WORK="" ALSO="" ISAS="" ISA_SIZES="" SKIP_KALDI=0 SETTLE=3
 ROWS=(gselect ubm_em train extract extract_noobjf extract_self)
 while [[ $# -gt 0 ]]; do
   case $1 in
@@ -56,6 +60,7 @@ while [[ $# -gt 0 ]]; do
     --also-tools) ALSO=$(cd "$2" && pwd); shift 2 ;;
     --isa) ISAS=$2; shift 2 ;;
     --skip-kaldi) SKIP_KALDI=1; shift ;;
+    --settle) SETTLE=$2; shift 2 ;;
     --rows) read -r -a ROWS <<<"$2"; shift 2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
@@ -106,6 +111,7 @@ fi
 run() {
   local label=$1 size=$2
   shift 2
+  sleep "$SETTLE"
   if ! /usr/bin/time -f "%e %M" -o time.txt bash -o pipefail -c "$*" >"$label.$size.out" 2>"$label.$size.err"; then
     echo "failed: $label ($size utterances): $*" >&2
     tail -5 "$label.$size.err" >&2
