@@ -5,11 +5,14 @@
 //  - the M-step T_c = Y_c R_c^-1 of update_extractor (SPD Cholesky, blocked solves through the GEMM
 //    kernel) against the same call on the baseline path, i.e. Eigen's LLT solve
 //    (set_active_isa(Isa::baseline));
-//  - making an extractor's tables (Sigma_c^-1 T_c and the packed U_c = T_c^T Sigma_c^-1 T_c).
+//  - making an extractor's tables (Sigma_c^-1 T_c and the packed U_c = T_c^T Sigma_c^-1 T_c);
+//  - simd::whitened_norms (||K d||^2 with K lower triangular, packed by 16-row blocks: the selected
+//    full-covariance log-likelihoods) against Eigen's triangular product and squared norm.
 // The ivkit rows run on the path active_isa() picks (IVKIT_ISA=avx2 times the AVX2 kernels).
 #include <benchmark/benchmark.h>
 
 #include <Eigen/Dense>
+#include <algorithm>
 #include <vector>
 
 #include "ivkit/core/isa.hpp"
@@ -134,6 +137,57 @@ void BM_extractor_tables(benchmark::State& state) {
   state.counters["components/s"] = benchmark::Counter(static_cast<double>(C), benchmark::Counter::kIsIterationInvariantRate);
 }
 
+/// A random lower-triangular K (D x D), dense and packed as simd::whitened_norms reads it, and
+/// `count` vectors of D values.
+struct WhitenedProblem {
+  Eigen::MatrixXf K;
+  std::vector<float> packed, d;
+};
+
+WhitenedProblem make_whitened_problem(Index D, Index count) {
+  WhitenedProblem p;
+  const auto values = random_floats(D * D, 5);
+  p.K = Eigen::Map<const Eigen::MatrixXf>(values.data(), D, D).triangularView<Eigen::Lower>();
+  p.packed.assign(static_cast<std::size_t>(ivkit::simd::whitened_packed_size(D)), 0.0f);
+  float* block = p.packed.data();
+  for (Index q = 0; q * 16 < D; ++q) {
+    const Index columns = std::min((q + 1) * 16, D);
+    for (Index j = 0; j < columns; ++j)
+      for (Index i = std::max(q * 16, j); i < std::min((q + 1) * 16, D); ++i) block[j * 16 + (i - q * 16)] = p.K(i, j);
+    block += 16 * columns;
+  }
+  p.d = random_floats(D * count, 6);
+  return p;
+}
+
+/// `count` vectors (a group that shares one read of K) per call; items are vectors.
+void BM_whitened_norms_ivkit(benchmark::State& state) {
+  const Index D = state.range(0), count = state.range(1);
+  const WhitenedProblem p = make_whitened_problem(D, count);
+  std::vector<float> out(static_cast<std::size_t>(count));
+  for (auto _ : state) {
+    ivkit::simd::whitened_norms(p.packed.data(), p.d.data(), D, count, out.data());
+    benchmark::DoNotOptimize(out.data());
+    benchmark::ClobberMemory();
+  }
+  state.SetItemsProcessed(state.iterations() * count);
+  state.SetLabel(ivkit::simd::instruction_set());
+}
+
+void BM_whitened_norms_eigen(benchmark::State& state) {
+  const Index D = state.range(0), count = state.range(1);
+  const WhitenedProblem p = make_whitened_problem(D, count);
+  const Eigen::Map<const Eigen::MatrixXf> d(p.d.data(), D, count);
+  Eigen::MatrixXf y(D, count);
+  for (auto _ : state) {
+    y.noalias() = p.K.triangularView<Eigen::Lower>() * d;
+    benchmark::DoNotOptimize(y.colwise().squaredNorm().eval().data());
+  }
+  state.SetItemsProcessed(state.iterations() * count);
+}
+
+void whitened_sizes(benchmark::internal::Benchmark* b) { b->ArgNames({"D", "count"})->Args({60, 1})->Args({60, 4})->Args({37, 4}); }
+
 void lengths(benchmark::internal::Benchmark* b) { b->ArgName("n")->Arg(120)->Arg(1890)->Arg(80200); }
 
 }  // namespace
@@ -143,6 +197,8 @@ BENCHMARK(BM_dot_loop)->Apply(lengths);
 BENCHMARK(BM_dot_eigen)->Apply(lengths);
 BENCHMARK(BM_add_widened_ivkit)->Apply(lengths);
 BENCHMARK(BM_add_widened_eigen)->Apply(lengths);
+BENCHMARK(BM_whitened_norms_ivkit)->Apply(whitened_sizes);
+BENCHMARK(BM_whitened_norms_eigen)->Apply(whitened_sizes);
 BENCHMARK(BM_mstep)->ArgNames({"R", "baseline"})->Args({400, 0})->Args({400, 1})->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_extractor_tables)->ArgName("R")->Arg(400)->Unit(benchmark::kMillisecond);
 BENCHMARK_MAIN();
