@@ -72,32 +72,15 @@ inline GaussianSelection gselect_from_table(const Int32VectorVector& table, Inde
 namespace detail {
 
 inline Int32VectorVector read_int32_vector_vector(KaldiInput& in) {
-  Int32VectorVector out;
-  if (in.binary()) {
-    const std::uint64_t at = in.offset();
-    const auto frames = in.read_int<std::int32_t>();
-    if (frames < 0) in.fail_at(at, detail::message("negative frame count ", frames));
-    in.require_array(static_cast<std::uint64_t>(frames), 5, detail::message("a Gaussian selection of ", frames, " frames"));
-    out.resize(static_cast<std::size_t>(frames));
-    for (auto& row : out) {
-      const std::uint64_t row_at = in.offset();
-      const auto n = in.read_int<std::int32_t>();
-      if (n < 0) in.fail_at(row_at, detail::message("negative count ", n));
-      in.require_array(static_cast<std::uint64_t>(n), 5, detail::message("a frame of ", n, " indices"));
-      row.resize(static_cast<std::size_t>(n));
-      for (auto& v : row) v = in.read_int<std::int32_t>();
-    }
-    return out;
-  }
+  if (in.binary())
+    return read_kaldi_binary_frames<std::int32_t>(in, 5, "a Gaussian selection", "indices",
+                                                   [](KaldiInput& from, std::int32_t& v) { v = from.read_int<std::int32_t>(); });
   // Text: the rest of the line; each frame's indices end with ';'.
+  Int32VectorVector out;
   std::vector<std::int32_t> row;
   bool open = false;  // indices read since the last ';'
   for (;;) {
-    int c = in.peek();
-    while (c == ' ' || c == '\t' || c == '\r') {
-      in.get();
-      c = in.peek();
-    }
+    const int c = in.skip_blanks();
     if (c < 0 || c == '\n') {
       if (open) in.fail("the indices of the last frame are not terminated by ';' (Kaldi's text format ends every frame with ';')");
       if (c == '\n') in.get();
@@ -167,16 +150,7 @@ struct ivkit::KaldiTableTraits<ivkit::Int32VectorVector> {
     out.write_binary_marker();
     ivkit::detail::write_int32_vector_vector(out, v);
   }
-  static ivkit::Int32VectorVector extract_range(const KaldiInput& in, std::uint64_t at, const ivkit::Int32VectorVector& v,
-                                                      const std::string& range) {
-    KaldiRange r;
-    try {
-      r = parse_kaldi_range(range);
-    } catch (const InvalidArgument&) {
-      in.fail_at(at, ivkit::detail::message("malformed range [", range, "] (expected [r1:r2], inclusive)"));
-    }
-    if (r.has_cols) in.fail_at(at, ivkit::detail::message("range [", range, "] has two parts but a Gaussian selection has only frames"));
-    ivkit::detail::kaldi_range_bounds(in, at, "number of frames", static_cast<long long>(v.size()), r.row_begin, r.row_end, 3, range);
-    return ivkit::Int32VectorVector(v.begin() + r.row_begin, v.begin() + r.row_end + 1);
+  static ivkit::Int32VectorVector extract_range(const KaldiInput& in, std::uint64_t at, const ivkit::Int32VectorVector& v, const std::string& range) {
+    return ivkit::detail::kaldi_frame_range(in, at, v, range, "a Gaussian selection");
   }
 };

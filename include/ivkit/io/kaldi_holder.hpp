@@ -44,6 +44,21 @@ inline void kaldi_range_bounds(const KaldiInput& in, std::uint64_t at, const cha
   last = std::min(last, size - 1);
 }
 
+/// The frames [r1:r2] of a per-frame table entry (Gaussian selections, posteriors: one element per
+/// frame); `what` names the entry in the message for a range with columns.
+template <class Frames>
+Frames kaldi_frame_range(const KaldiInput& in, std::uint64_t at, const Frames& v, const std::string& range, const char* what) {
+  KaldiRange r;
+  try {
+    r = parse_kaldi_range(range);
+  } catch (const InvalidArgument&) {
+    in.fail_at(at, detail::message("malformed range [", range, "] (expected [r1:r2], inclusive)"));
+  }
+  if (r.has_cols) in.fail_at(at, detail::message("range [", range, "] has two parts but ", what, " has only frames"));
+  kaldi_range_bounds(in, at, "number of frames", static_cast<long long>(v.size()), r.row_begin, r.row_end, 3, range);
+  return Frames(v.begin() + r.row_begin, v.begin() + r.row_end + 1);
+}
+
 }  // namespace detail
 
 template <class S>

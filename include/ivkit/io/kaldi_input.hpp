@@ -119,6 +119,16 @@ class KaldiInput {
   void skip_space() {
     while (detail::kaldi_is_space(peek())) get();
   }
+  /// Skips spaces, tabs and carriage returns, not newlines (a text table entry ends at one), and
+  /// returns the next byte, or -1 at the end.
+  int skip_blanks() {
+    int c = peek();
+    while (c == ' ' || c == '\t' || c == '\r') {
+      get();
+      c = peek();
+    }
+    return c;
+  }
 
   /// Checks that `bytes` more bytes can be read before anything of that size is allocated. When the
   /// source size is known, this compares with it. When it is not (stdin, a pipe), objects up to
@@ -427,5 +437,33 @@ class KaldiInput {
   std::vector<char> buf_;
   std::size_t beg_ = 0, end_ = 0;
 };
+
+namespace detail {
+
+/// A binary Kaldi vector of vectors, one row per frame (Gaussian selections, posteriors): an int32
+/// frame count, then per frame an int32 count and that many entries, each `entry_bytes` long
+/// (size bytes included) and read by `read_entry(in, entry)`. Counts are checked against the data
+/// left before anything is allocated; messages name "<what> of N frames" and "a frame of n
+/// <entries>".
+template <class Entry, class ReadEntry>
+std::vector<std::vector<Entry>> read_kaldi_binary_frames(KaldiInput& in, std::uint64_t entry_bytes, const char* what,
+                                                         const char* entries, ReadEntry read_entry) {
+  const std::uint64_t at = in.offset();
+  const auto frames = in.read_int<std::int32_t>();
+  if (frames < 0) in.fail_at(at, message("negative frame count ", frames));
+  in.require_array(static_cast<std::uint64_t>(frames), 5, message(what, " of ", frames, " frames"));
+  std::vector<std::vector<Entry>> out(static_cast<std::size_t>(frames));
+  for (auto& row : out) {
+    const std::uint64_t row_at = in.offset();
+    const auto n = in.read_int<std::int32_t>();
+    if (n < 0) in.fail_at(row_at, message("negative count ", n));
+    in.require_array(static_cast<std::uint64_t>(n), entry_bytes, message("a frame of ", n, " ", entries));
+    row.resize(static_cast<std::size_t>(n));
+    for (auto& e : row) read_entry(in, e);
+  }
+  return out;
+}
+
+}  // namespace detail
 
 }  // namespace ivkit

@@ -77,33 +77,16 @@ inline SparsePosteriors<float> posterior_from_table(const KaldiPosterior& table,
 namespace detail {
 
 inline KaldiPosterior read_kaldi_posterior(KaldiInput& in) {
-  KaldiPosterior out;
-  if (in.binary()) {
-    const std::uint64_t at = in.offset();
-    const auto frames = in.read_int<std::int32_t>();
-    if (frames < 0) in.fail_at(at, detail::message("negative frame count ", frames));
-    in.require_array(static_cast<std::uint64_t>(frames), 5, detail::message("posteriors of ", frames, " frames"));
-    out.resize(static_cast<std::size_t>(frames));
-    for (auto& row : out) {
-      const std::uint64_t row_at = in.offset();
-      const auto n = in.read_int<std::int32_t>();
-      if (n < 0) in.fail_at(row_at, detail::message("negative count ", n));
-      in.require_array(static_cast<std::uint64_t>(n), 10, detail::message("a frame of ", n, " posteriors"));
-      row.resize(static_cast<std::size_t>(n));
-      for (auto& [c, p] : row) {
-        c = in.read_int<std::int32_t>();
-        p = in.read_real<float>();
-      }
-    }
-    return out;
-  }
+  if (in.binary())
+    return read_kaldi_binary_frames<std::pair<std::int32_t, float>>(in, 10, "posteriors", "posteriors",
+                                                                    [](KaldiInput& from, std::pair<std::int32_t, float>& e) {
+                                                                      e.first = from.read_int<std::int32_t>();
+                                                                      e.second = from.read_real<float>();
+                                                                    });
   // Text: the rest of the line, `[ index posterior ... ]` per frame.
+  KaldiPosterior out;
   for (;;) {
-    int c = in.peek();
-    while (c == ' ' || c == '\t' || c == '\r') {
-      in.get();
-      c = in.peek();
-    }
+    const int c = in.skip_blanks();
     if (c < 0 || c == '\n') {
       if (c == '\n') in.get();
       break;
@@ -112,22 +95,14 @@ inline KaldiPosterior read_kaldi_posterior(KaldiInput& in) {
     in.get();
     std::vector<std::pair<std::int32_t, float>> row;
     for (;;) {
-      int d = in.peek();
-      while (d == ' ' || d == '\t' || d == '\r') {
-        in.get();
-        d = in.peek();
-      }
+      int d = in.skip_blanks();
       if (d == ']') {
         in.get();
         break;
       }
       if (d < 0 || d == '\n') in.fail("a frame's posteriors end before their closing ']'");
       const auto index = in.read_int<std::int32_t>();
-      d = in.peek();
-      while (d == ' ' || d == '\t' || d == '\r') {
-        in.get();
-        d = in.peek();
-      }
+      d = in.skip_blanks();
       if (d < 0 || d == '\n' || d == ']') in.fail(detail::message("component ", index, " has no posterior"));
       row.emplace_back(index, in.read_real<float>());
     }
@@ -178,14 +153,6 @@ struct ivkit::KaldiTableTraits<ivkit::KaldiPosterior> {
     ivkit::detail::write_kaldi_posterior(out, v);
   }
   static ivkit::KaldiPosterior extract_range(const KaldiInput& in, std::uint64_t at, const ivkit::KaldiPosterior& v, const std::string& range) {
-    KaldiRange r;
-    try {
-      r = parse_kaldi_range(range);
-    } catch (const InvalidArgument&) {
-      in.fail_at(at, ivkit::detail::message("malformed range [", range, "] (expected [r1:r2], inclusive)"));
-    }
-    if (r.has_cols) in.fail_at(at, ivkit::detail::message("range [", range, "] has two parts but posteriors have only frames"));
-    ivkit::detail::kaldi_range_bounds(in, at, "number of frames", static_cast<long long>(v.size()), r.row_begin, r.row_end, 3, range);
-    return ivkit::KaldiPosterior(v.begin() + r.row_begin, v.begin() + r.row_end + 1);
+    return ivkit::detail::kaldi_frame_range(in, at, v, range, "a posterior table entry");
   }
 };
