@@ -7,17 +7,20 @@
 
 #include "ivkit/core/error.hpp"
 #include "ivkit/core/types.hpp"
+#include "ivkit/gmm/detail/lazy_scoring_weights.hpp"
 #include "ivkit/gmm/detail/validation.hpp"
 #include "ivkit/gmm/scoring.hpp"
 
 namespace ivkit {
 
 /// Diagonal-covariance GMM: weights (C), means (C x D), variances (C x D), validated on
-/// construction. Keeps the derived terms Kaldi's `DiagGmm` keeps (inverse variances, means times
-/// inverse variances, per-component log-constants) and the scoring matrix of the batched
-/// formulation: log p_c(x) = g_c + [y, y*y] . [mu'_c/var_c, -1/(2 var_c)] with y = x - o and
-/// mu'_c = mu_c - o, where o is the weighted mean of the component means (centring keeps the
-/// expansion accurate in float when features have large offsets).
+/// construction. Scores through the batched formulation: log p_c(x) = g_c + [y, y*y] .
+/// [mu'_c/var_c, -1/(2 var_c)] with y = x - o and mu'_c = mu_c - o, where o is the weighted mean of
+/// the component means (centring keeps the expansion accurate in float when features have large
+/// offsets). Stores the parameters and the per-component constants; the scoring matrix W and its
+/// transpose are made on first use, and Kaldi's derived `inv_vars` and `means_invvars` are
+/// computed when asked for, so that a model that is only made and written (the new model of an EM
+/// update) holds two C x D matrices, as Kaldi's does.
 ///
 /// Evaluation members (from detail::GmmScoring): component_log_likelihoods, log_likelihoods,
 /// average_log_likelihood, posteriors, top_n_posteriors, gaussian_selection,
@@ -61,8 +64,10 @@ class DiagGmm : public detail::GmmScoring<DiagGmm<ScalarT>, ScalarT> {
   const Vector<Scalar>& weights() const { return weights_; }
   const Matrix<Scalar>& means() const { return means_; }           ///< (C x D)
   const Matrix<Scalar>& variances() const { return variances_; }   ///< (C x D)
-  const Matrix<Scalar>& inv_variances() const { return inv_vars_; }            ///< (C x D)
-  const Matrix<Scalar>& means_inv_variances() const { return means_inv_vars_; }  ///< (C x D), Kaldi's means_invvars_
+  /// 1 / variances (C x D), Kaldi's inv_vars_; computed at each call.
+  Matrix<Scalar> inv_variances() const { return variances_.cwiseInverse(); }
+  /// means / variances (C x D), Kaldi's means_invvars_; computed at each call.
+  Matrix<Scalar> means_inv_variances() const { return means_.cwiseProduct(variances_.cwiseInverse()); }
   /// Kaldi's gconsts: log w_c - 0.5 (D log 2 pi + sum_d log var_cd + sum_d mu_cd^2 / var_cd)  (C)
   const Vector<Scalar>& gconsts() const { return gconsts_; }
 
@@ -78,10 +83,18 @@ class DiagGmm : public detail::GmmScoring<DiagGmm<ScalarT>, ScalarT> {
   /// The centre o subtracted from frames before expansion (D).
   const Vector<Scalar>& centre() const { return centre_; }
   [[deprecated("British spelling, as the rest of ivkit: use centre()")]] const Vector<Scalar>& center() const { return centre_; }
-  /// Scoring matrix W (C x 2D): log p_c(x) = W_c . [y, y*y] + log_constants()(c).
-  const Matrix<Scalar>& scoring_weights() const { return scoring_weights_; }
-  /// W^T (2D x C), the layout ivkit's GEMM kernel reads without repacking (gmm/scoring.hpp).
-  const Matrix<Scalar>& scoring_weights_transposed() const { return scoring_weights_t_; }
+  /// Scoring matrix W (C x 2D): log p_c(x) = W_c . [y, y*y] + log_constants()(c). Made on first use.
+  const Matrix<Scalar>& scoring_weights() const {
+    return scoring_weights_.weights([this](Matrix<Scalar>& W) { make_scoring_weights(W); });
+  }
+  /// W^T (2D x C), the layout ivkit's GEMM kernel reads without repacking (gmm/scoring.hpp). Made on
+  /// first use.
+  const Matrix<Scalar>& scoring_weights_transposed() const {
+    return scoring_weights_.transposed([this](Matrix<Scalar>& W) { make_scoring_weights(W); });
+  }
+  /// Frees W and W^T (1 MB each at C = 2048, D = 60 in float), made again on next use: an EM update reads only
+  /// the parameters of the model it replaces. Copies made before keep what they share.
+  void release_scoring_weights() { scoring_weights_.release(); }
   /// Log-constants of the centred formulation (C); equal to gconsts() when the centre is zero.
   const Vector<Scalar>& log_constants() const { return log_constants_; }
   /// phi = [y, y*y] for a block of centred frames y (B x D) -> (B x 2D).
@@ -94,12 +107,9 @@ class DiagGmm : public detail::GmmScoring<DiagGmm<ScalarT>, ScalarT> {
  private:
   void compute_derived() {
     const Index C = num_components(), D = dim();
-    inv_vars_ = variances_.cwiseInverse();
-    means_inv_vars_ = means_.cwiseProduct(inv_vars_);
     centre_ = (weights_.transpose() * means_).transpose();
     gconsts_.resize(C);
     log_constants_.resize(C);
-    scoring_weights_.resize(C, 2 * D);
     for (Index c = 0; c < C; ++c) {
       // Constants in double: they sum D terms that can cancel.
       double base = std::log(static_cast<double>(weights_(c))) - 0.5 * static_cast<double>(D) * kLog2Pi;
@@ -109,22 +119,29 @@ class DiagGmm : public detail::GmmScoring<DiagGmm<ScalarT>, ScalarT> {
         base -= 0.5 * std::log(v);
         quad += m * m / v;
         quad_centred += mc * mc / v;
-        scoring_weights_(c, d) = static_cast<Scalar>(mc / v);
-        scoring_weights_(c, D + d) = static_cast<Scalar>(-0.5 / v);
       }
       gconsts_(c) = static_cast<Scalar>(base - 0.5 * quad);
       log_constants_(c) = static_cast<Scalar>(base - 0.5 * quad_centred);
     }
-    scoring_weights_t_ = scoring_weights_.transpose();
+  }
+
+  void make_scoring_weights(Matrix<Scalar>& W) const {
+    const Index C = num_components(), D = dim();
+    W.resize(C, 2 * D);
+    for (Index c = 0; c < C; ++c)
+      for (Index d = 0; d < D; ++d) {
+        const double v = variances_(c, d), mc = static_cast<double>(means_(c, d)) - static_cast<double>(centre_(d));
+        W(c, d) = static_cast<Scalar>(mc / v);
+        W(c, D + d) = static_cast<Scalar>(-0.5 / v);
+      }
   }
 
   Vector<Scalar> weights_;
   Matrix<Scalar> means_, variances_;
-  Matrix<Scalar> inv_vars_, means_inv_vars_;
   Vector<Scalar> gconsts_;
   Vector<Scalar> centre_;
-  Matrix<Scalar> scoring_weights_, scoring_weights_t_;
   Vector<Scalar> log_constants_;
+  detail::LazyScoringWeights<Scalar> scoring_weights_;
 };
 
 }  // namespace ivkit

@@ -11,6 +11,7 @@
 #include "ivkit/core/error.hpp"
 #include "ivkit/core/packed.hpp"
 #include "ivkit/core/types.hpp"
+#include "ivkit/gmm/detail/lazy_scoring_weights.hpp"
 #include "ivkit/gmm/detail/validation.hpp"
 #include "ivkit/gmm/diag_gmm.hpp"
 #include "ivkit/gmm/scoring.hpp"
@@ -89,10 +90,19 @@ class FullGmm : public detail::GmmScoring<FullGmm<ScalarT>, ScalarT> {
   Index expansion_dim() const { return dim() + packed_size(dim()); }
   const Vector<Scalar>& centre() const { return centre_; }
   [[deprecated("British spelling, as the rest of ivkit: use centre()")]] const Vector<Scalar>& center() const { return centre_; }
-  /// (C x F)
-  const Matrix<Scalar>& scoring_weights() const { return scoring_weights_; }
-  /// W^T (F x C), the layout ivkit's GEMM kernel reads without repacking (gmm/scoring.hpp).
-  const Matrix<Scalar>& scoring_weights_transposed() const { return scoring_weights_t_; }
+  /// (C x F), made on first use: the selected log-likelihoods read the inverse Cholesky factors
+  /// instead, so extraction and training never need W (15.5 MB at C = 2048, D = 60 in float).
+  const Matrix<Scalar>& scoring_weights() const {
+    return scoring_weights_.weights([this](Matrix<Scalar>& W) { make_scoring_weights(W); });
+  }
+  /// W^T (F x C), the layout ivkit's GEMM kernel reads without repacking (gmm/scoring.hpp). Made on
+  /// first use.
+  const Matrix<Scalar>& scoring_weights_transposed() const {
+    return scoring_weights_.transposed([this](Matrix<Scalar>& W) { make_scoring_weights(W); });
+  }
+  /// Frees W and W^T (15.5 MB each at C = 2048, D = 60 in float), made again on next use: an EM update reads only
+  /// the parameters of the model it replaces. Copies made before keep what they share.
+  void release_scoring_weights() { scoring_weights_.release(); }
   const Vector<Scalar>& log_constants() const { return log_constants_; }
   /// K_c = L_c^-1, the inverse of the covariance's Cholesky factor (P_c = K_c^T K_c), packed by
   /// row blocks as simd::whitened_norms reads it: row c of this (C x simd::whitened_packed_size(D))
@@ -122,13 +132,12 @@ class FullGmm : public detail::GmmScoring<FullGmm<ScalarT>, ScalarT> {
 
  private:
   void compute_derived() {
-    const Index C = num_components(), D = dim(), F = expansion_dim();
+    const Index C = num_components(), D = dim();
     centre_ = (weights_.transpose() * means_).transpose();
     precisions_.resize(static_cast<std::size_t>(C));
     cholesky_.resize(static_cast<std::size_t>(C));
     gconsts_.resize(C);
     log_constants_.resize(C);
-    scoring_weights_.resize(C, F);
     inverse_cholesky_packed_.setZero(C, simd::whitened_packed_size(D));
     centred_means_.resize(C, D);
     log_normalisers_.resize(C);
@@ -147,12 +156,6 @@ class FullGmm : public detail::GmmScoring<FullGmm<ScalarT>, ScalarT> {
       const double base = std::log(static_cast<double>(weights_(c))) - 0.5 * (static_cast<double>(D) * kLog2Pi + log_det);
       gconsts_(c) = static_cast<Scalar>(base - 0.5 * mu.dot(P * mu));
       log_constants_(c) = static_cast<Scalar>(base - 0.5 * mu_c.dot(P * mu_c));
-      scoring_weights_.row(c).head(D) = (P * mu_c).transpose().template cast<Scalar>();
-      Index off = D;
-      for (Index i = 0; i < D; ++i) {
-        scoring_weights_(c, off++) = static_cast<Scalar>(-0.5 * P(i, i));
-        for (Index j = i + 1; j < D; ++j) scoring_weights_(c, off++) = static_cast<Scalar>(-P(i, j));
-      }
       const ColMatrix<double> K = L.template triangularView<Eigen::Lower>().solve(ColMatrix<double>::Identity(D, D));
       Scalar* packed = &inverse_cholesky_packed_(c, 0);
       for (Index q = 0; q * 16 < D; ++q) {
@@ -166,7 +169,24 @@ class FullGmm : public detail::GmmScoring<FullGmm<ScalarT>, ScalarT> {
       precisions_[static_cast<std::size_t>(c)] = P.template cast<Scalar>();
       cholesky_[static_cast<std::size_t>(c)] = L.template cast<Scalar>();
     }
-    scoring_weights_t_ = scoring_weights_.transpose();
+  }
+
+  /// W from the covariances in double, as construction did before W was made on first use (the
+  /// stored precisions are rounded to Scalar).
+  void make_scoring_weights(Matrix<Scalar>& W) const {
+    const Index C = num_components(), D = dim();
+    W.resize(C, expansion_dim());
+    for (Index c = 0; c < C; ++c) {
+      const Eigen::LLT<ColMatrix<double>> llt(covariances_[static_cast<std::size_t>(c)].template cast<double>());
+      const ColMatrix<double> P = llt.solve(ColMatrix<double>::Identity(D, D));
+      const Eigen::VectorXd mu_c = means_.row(c).transpose().template cast<double>() - centre_.template cast<double>();
+      W.row(c).head(D) = (P * mu_c).transpose().template cast<Scalar>();
+      Index off = D;
+      for (Index i = 0; i < D; ++i) {
+        W(c, off++) = static_cast<Scalar>(-0.5 * P(i, i));
+        for (Index j = i + 1; j < D; ++j) W(c, off++) = static_cast<Scalar>(-P(i, j));
+      }
+    }
   }
 
   Vector<Scalar> weights_;
@@ -175,8 +195,8 @@ class FullGmm : public detail::GmmScoring<FullGmm<ScalarT>, ScalarT> {
   std::vector<ColMatrix<Scalar>> precisions_, cholesky_;
   Vector<Scalar> gconsts_;
   Vector<Scalar> centre_;
-  Matrix<Scalar> scoring_weights_, scoring_weights_t_;
   Vector<Scalar> log_constants_;
+  detail::LazyScoringWeights<Scalar> scoring_weights_;
   Matrix<Scalar> inverse_cholesky_packed_, centred_means_;
   Vector<Scalar> log_normalisers_;
 };

@@ -105,14 +105,14 @@ template <class Model>
 void times_scoring_weights(const Model& model, const Matrix<typename Model::Scalar>& phi, typename Model::Scalar* out,
                            Index ldo) {
   using Scalar = typename Model::Scalar;
-  const Matrix<Scalar>& W = model.scoring_weights();
-  const Index count = phi.rows(), C = W.rows(), F = W.cols();
+  const Index count = phi.rows(), C = model.num_components(), F = model.expansion_dim();
+  // Only the matrix the path reads is asked for: each is made on first use.
   if (have_gemm_kernel()) {
     const Matrix<Scalar>& Wt = model.scoring_weights_transposed();
     gemm(count, C, F, Wt.data(), Wt.outerStride(), phi.data(), phi.outerStride(), Index{1}, out, ldo);
   } else {
     Eigen::Map<Matrix<Scalar>, 0, Eigen::OuterStride<>>(out, count, C, Eigen::OuterStride<>(ldo)).noalias() =
-        phi * W.transpose();
+        phi * model.scoring_weights().transpose();
   }
 }
 
