@@ -13,6 +13,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <utility>
 #include <vector>
 
@@ -133,21 +135,58 @@ inline void check_update_options(const char* fn, const EmUpdateOptions& o) {
   if (!(o.max_condition >= 1.0)) throw InvalidArgument(message(fn, ": max_condition must be >= 1, got ", o.max_condition));
 }
 
-/// Parameters of one component during the update, in double.
+/// Mean and covariance of one component during the update, in double.
 struct ComponentParams {
-  double weight;
   Eigen::VectorXd mean;
   ColMatrix<double> cov;  // D x 1 (diagonal variances) or D x D
 };
 
+/// The components of an M-step: every weight, and each component's mean and covariance estimated
+/// from the statistics when they are needed, once. Storing all of them in double took 2 MB beside
+/// the statistics for a diagonal model of C = 2048, D = 60, and 59 MB for a full one; only the few
+/// components the low-occupancy policy changes (the splits) are kept here.
+class UpdatedComponents {
+ public:
+  /// estimate(c, params): the new mean and covariance of c (the previous ones for a low-occupancy c).
+  using Estimate = std::function<void(Index, ComponentParams&)>;
+
+  UpdatedComponents(std::vector<double> weights, Estimate estimate) : weights_(std::move(weights)), estimate_(std::move(estimate)) {}
+
+  Index size() const { return static_cast<Index>(weights_.size()); }
+  double weight(Index c) const { return weights_[static_cast<std::size_t>(c)]; }
+  void set_weight(Index c, double w) { weights_[static_cast<std::size_t>(c)] = w; }
+
+  /// c's parameters to change: estimated and kept on the first call.
+  ComponentParams& change(Index c) {
+    auto it = changed_.find(c);
+    if (it == changed_.end()) {
+      it = changed_.emplace(c, ComponentParams{}).first;
+      estimate_(c, it->second);
+    }
+    return it->second;
+  }
+
+  /// c's parameters to read: the kept ones of a changed component, else estimated into `scratch`.
+  const ComponentParams& get(Index c, ComponentParams& scratch) const {
+    const auto it = changed_.find(c);
+    if (it != changed_.end()) return it->second;
+    estimate_(c, scratch);
+    return scratch;
+  }
+
+ private:
+  std::vector<double> weights_;
+  Estimate estimate_;
+  std::map<Index, ComponentParams> changed_;  // references stay valid as entries are added
+};
+
 /// Fills the low-occupancy slots by splitting the heaviest component each time.
-inline void split_into(std::vector<ComponentParams>& comps, std::vector<char>& valid, Index slot, Index& heavy_out,
-                       double perturbation, Random& rng, bool full) {
+inline void split_into(UpdatedComponents& comps, std::vector<char>& valid, Index slot, Index& heavy_out, double perturbation,
+                       Random& rng, bool full) {
   Index heavy = -1;
-  for (Index c = 0; c < static_cast<Index>(comps.size()); ++c)
-    if (valid[static_cast<std::size_t>(c)] && (heavy < 0 || comps[static_cast<std::size_t>(c)].weight > comps[static_cast<std::size_t>(heavy)].weight))
-      heavy = c;
-  auto& h = comps[static_cast<std::size_t>(heavy)];
+  for (Index c = 0; c < comps.size(); ++c)
+    if (valid[static_cast<std::size_t>(c)] && (heavy < 0 || comps.weight(c) > comps.weight(heavy))) heavy = c;
+  ComponentParams& h = comps.change(heavy);
   const Index D = h.mean.size();
   Eigen::VectorXd z(D);
   for (Index d = 0; d < D; ++d) z(d) = rng.normal();
@@ -158,9 +197,9 @@ inline void split_into(std::vector<ComponentParams>& comps, std::vector<char>& v
   } else {
     offset = perturbation * z.cwiseProduct(h.cov.col(0).cwiseSqrt());
   }
-  auto& s = comps[static_cast<std::size_t>(slot)];
-  h.weight *= 0.5;
-  s.weight = h.weight;
+  ComponentParams& s = comps.change(slot);
+  comps.set_weight(heavy, 0.5 * comps.weight(heavy));
+  comps.set_weight(slot, comps.weight(heavy));
   s.cov = h.cov;
   s.mean = h.mean - offset;
   h.mean += offset;
@@ -169,16 +208,14 @@ inline void split_into(std::vector<ComponentParams>& comps, std::vector<char>& v
 }
 
 /// Applies the low-occupancy policy; returns which components are kept.
-inline std::vector<char> apply_low_occupancy(const char* fn, std::vector<ComponentParams>& comps, std::vector<char>& valid,
+inline std::vector<char> apply_low_occupancy(const char* fn, UpdatedComponents& comps, std::vector<char>& valid,
                                              const std::vector<char>& low, const EmUpdateOptions& opts, const EmAccumulator& acc,
                                              bool full, EmUpdateReport& rep) {
   const double tot = acc.occupancy.sum();
-  std::vector<double> share(comps.size());
-  for (std::size_t c = 0; c < comps.size(); ++c) share[c] = acc.occupancy(static_cast<Index>(c)) / tot;
   if (std::none_of(valid.begin(), valid.end(), [](char v) { return v != 0; }))
     throw NumericalError(message(fn, ": every component is below the occupancy limits (total occupancy ", tot, ")"));
   Random rng(opts.seed);
-  const Index C = static_cast<Index>(comps.size());
+  const Index C = comps.size();
   std::vector<char> keep(static_cast<std::size_t>(C), 1);
   for (Index c = 0; c < C; ++c) {
     if (!low[static_cast<std::size_t>(c)]) continue;
@@ -194,7 +231,7 @@ inline std::vector<char> apply_low_occupancy(const char* fn, std::vector<Compone
       case LowOccupancy::KeepPreviousMinWeight:
         rep.kept_previous.push_back(c);
         valid[static_cast<std::size_t>(c)] = 1;
-        comps[static_cast<std::size_t>(c)].weight = std::max(share[static_cast<std::size_t>(c)], opts.min_weight);
+        comps.set_weight(c, std::max(acc.occupancy(c) / tot, opts.min_weight));
         break;
       case LowOccupancy::SplitHeaviest: {
         Index heavy = -1;
@@ -205,6 +242,18 @@ inline std::vector<char> apply_low_occupancy(const char* fn, std::vector<Compone
     }
   }
   return keep;
+}
+
+/// The weights of an update before the low-occupancy policy: occ_c / total where estimated (and
+/// weights are updated), the previous weight otherwise.
+template <class Model>
+std::vector<double> updated_weights(const Model& model, const EmAccumulator& acc, const std::vector<char>& low, const EmUpdateOptions& opts) {
+  const double tot = acc.occupancy.sum();
+  std::vector<double> w(static_cast<std::size_t>(model.num_components()));
+  for (Index c = 0; c < model.num_components(); ++c)
+    w[static_cast<std::size_t>(c)] =
+        !low[static_cast<std::size_t>(c)] && opts.update_weights ? acc.occupancy(c) / tot : static_cast<double>(model.weights()(c));
+  return w;
 }
 
 }  // namespace detail
@@ -225,20 +274,17 @@ DiagGmm<Scalar> em_update(const DiagGmm<Scalar>& model, const EmAccumulator& acc
   const Eigen::VectorXd floor =
       (opts.variance_floor > 0.0 ? Eigen::VectorXd(opts.variance_floor * detail::global_variance(fn, acc)) : Eigen::VectorXd::Zero(D))
           .cwiseMax(opts.absolute_variance_floor);
-  const double tot = acc.occupancy.sum();
   const auto low = detail::low_occupancy_flags(acc, opts);
   EmUpdateReport rep;
-  std::vector<detail::ComponentParams> comps(static_cast<std::size_t>(C));
   std::vector<char> valid(static_cast<std::size_t>(C), 0);
-  for (Index c = 0; c < C; ++c) {
-    auto& p = comps[static_cast<std::size_t>(c)];
-    p.weight = model.weights()(c);
+  for (Index c = 0; c < C; ++c) valid[static_cast<std::size_t>(c)] = !low[static_cast<std::size_t>(c)];
+  // Each component is estimated once: floors are counted as it is.
+  detail::UpdatedComponents comps(detail::updated_weights(model, acc, low, opts), [&](Index c, detail::ComponentParams& p) {
     p.mean = model.means().row(c).transpose().template cast<double>();
     p.cov = model.variances().row(c).transpose().template cast<double>();
-    if (low[static_cast<std::size_t>(c)]) continue;
+    if (low[static_cast<std::size_t>(c)]) return;
     const double occ = acc.occupancy(c);
     const Eigen::VectorXd m = acc.first.row(c).transpose() / occ;
-    if (opts.update_weights) p.weight = occ / tot;
     if (opts.update_means) p.mean = o + m;
     if (opts.update_variances) {
       Eigen::VectorXd v = acc.second.row(c).transpose() / occ - m.cwiseAbs2();
@@ -249,19 +295,19 @@ DiagGmm<Scalar> em_update(const DiagGmm<Scalar>& model, const EmAccumulator& acc
         }
       p.cov = v;
     }
-    valid[static_cast<std::size_t>(c)] = 1;
-  }
+  });
   const std::vector<char> keep = detail::apply_low_occupancy(fn, comps, valid, low, opts, acc, false, rep);
   const Index kept = static_cast<Index>(std::count(keep.begin(), keep.end(), 1));
   Vector<Scalar> w(kept);
   Matrix<Scalar> mu(kept, D), var(kept, D);
   double wsum = 0.0;
   for (Index c = 0; c < C; ++c)
-    if (keep[static_cast<std::size_t>(c)]) wsum += comps[static_cast<std::size_t>(c)].weight;
+    if (keep[static_cast<std::size_t>(c)]) wsum += comps.weight(c);
+  detail::ComponentParams scratch;
   for (Index c = 0, k = 0; c < C; ++c) {
     if (!keep[static_cast<std::size_t>(c)]) continue;
-    const auto& p = comps[static_cast<std::size_t>(c)];
-    w(k) = static_cast<Scalar>(p.weight / wsum);
+    const auto& p = comps.get(c, scratch);
+    w(k) = static_cast<Scalar>(comps.weight(c) / wsum);
     mu.row(k) = p.mean.transpose().template cast<Scalar>();
     var.row(k) = p.cov.col(0).transpose().template cast<Scalar>();
     ++k;
@@ -283,20 +329,17 @@ FullGmm<Scalar> em_update(const FullGmm<Scalar>& model, const EmAccumulator& acc
   detail::check_accumulator(fn, acc, o, C, true);
   const double abs_floor =
       std::max(opts.variance_floor > 0.0 ? opts.variance_floor * detail::global_variance(fn, acc).mean() : 0.0, opts.absolute_variance_floor);
-  const double tot = acc.occupancy.sum();
   const auto low = detail::low_occupancy_flags(acc, opts);
   EmUpdateReport rep;
-  std::vector<detail::ComponentParams> comps(static_cast<std::size_t>(C));
   std::vector<char> valid(static_cast<std::size_t>(C), 0);
-  for (Index c = 0; c < C; ++c) {
-    auto& p = comps[static_cast<std::size_t>(c)];
-    p.weight = model.weights()(c);
+  for (Index c = 0; c < C; ++c) valid[static_cast<std::size_t>(c)] = !low[static_cast<std::size_t>(c)];
+  // Each component is estimated once: floors are counted as it is.
+  detail::UpdatedComponents comps(detail::updated_weights(model, acc, low, opts), [&](Index c, detail::ComponentParams& p) {
     p.mean = model.means().row(c).transpose().template cast<double>();
     p.cov = model.covariances()[static_cast<std::size_t>(c)].template cast<double>();
-    if (low[static_cast<std::size_t>(c)]) continue;
+    if (low[static_cast<std::size_t>(c)]) return;
     const double occ = acc.occupancy(c);
     const Eigen::VectorXd m = acc.first.row(c).transpose() / occ;
-    if (opts.update_weights) p.weight = occ / tot;
     if (opts.update_means) p.mean = o + m;
     if (opts.update_variances) {
       ColMatrix<double> S(D, D);
@@ -315,20 +358,21 @@ FullGmm<Scalar> em_update(const FullGmm<Scalar>& model, const EmAccumulator& acc
       p.cov = eig.eigenvectors() * lambda.asDiagonal() * eig.eigenvectors().transpose();
       p.cov = (0.5 * (p.cov + p.cov.transpose())).eval();
     }
-    valid[static_cast<std::size_t>(c)] = 1;
-  }
+  });
   const std::vector<char> keep = detail::apply_low_occupancy(fn, comps, valid, low, opts, acc, true, rep);
   const Index kept = static_cast<Index>(std::count(keep.begin(), keep.end(), 1));
   Vector<Scalar> w(kept);
   Matrix<Scalar> mu(kept, D);
   std::vector<ColMatrix<Scalar>> covs;
+  covs.reserve(static_cast<std::size_t>(kept));
   double wsum = 0.0;
   for (Index c = 0; c < C; ++c)
-    if (keep[static_cast<std::size_t>(c)]) wsum += comps[static_cast<std::size_t>(c)].weight;
+    if (keep[static_cast<std::size_t>(c)]) wsum += comps.weight(c);
+  detail::ComponentParams scratch;
   for (Index c = 0, k = 0; c < C; ++c) {
     if (!keep[static_cast<std::size_t>(c)]) continue;
-    const auto& p = comps[static_cast<std::size_t>(c)];
-    w(k) = static_cast<Scalar>(p.weight / wsum);
+    const auto& p = comps.get(c, scratch);
+    w(k) = static_cast<Scalar>(comps.weight(c) / wsum);
     mu.row(k) = p.mean.transpose().template cast<Scalar>();
     covs.push_back(p.cov.template cast<Scalar>());
     ++k;
