@@ -458,6 +458,8 @@ TEST_CASE("EmAccumulator::operator+=: accumulators of different models throw") {
 // ---------------------------------------------------------------------------------------------
 // Thread determinism
 
+// On one thread the dense statistics go straight into the totals through the GEMM kernel (no
+// partial); on several, through per-block partials added in order: both must give the same bits.
 TEST_CASE_TEMPLATE("accumulation is bit-identical for 1, 2, 3 and all threads", S, float, double) {
   const AccFixture f = make_fixture(12, 4, 1000, 41);
   const DiagGmm<S> diag = make_diag<S>(f.diag);
@@ -875,6 +877,35 @@ TEST_CASE_TEMPLATE("em_update(DiagGmm) low-occupancy policies", S, float, double
     CHECK(next2.means().row(2) != next.means().row(2));
     const DiagGmm<S> next3 = ivkit::em_update(gmm, acc, opts);
     CHECK(next3.means() == next.means());
+  }
+  SUBCASE("SplitHeaviest into two slots: each component estimated, and its floors counted, once") {
+    // Component 2 is empty; the lightest of the others is made low too (the limit is exclusive).
+    Index light = 0;
+    for (Index c : {1, 3})
+      if (acc.occupancy(c) < acc.occupancy(light)) light = c;
+    opts.low_occupancy = LowOccupancy::SplitHeaviest;
+    opts.min_occupancy = acc.occupancy(light);
+    opts.variance_floor = 0.5;
+    const VecD gvar = naive_global_variance(to_naive(acc), false);
+    Index expected_floored = 0;
+    for (Index c : {0, 1, 3})
+      if (c != light)
+        for (Index d = 0; d < ref.vars.cols(); ++d)
+          if (ref.vars(c, d) < 0.5 * gvar(d)) ++expected_floored;
+    REQUIRE(expected_floored > 0);
+    const DiagGmm<S> next = ivkit::em_update(gmm, acc, opts, &rep);
+    REQUIRE(next.num_components() == 4);
+    REQUIRE(rep.split.size() == 2);
+    CHECK(rep.split[0].first == std::min<Index>(2, light));
+    CHECK(rep.split[1].first == std::max<Index>(2, light));
+    CHECK(rep.floored == expected_floored);
+    CHECK(std::abs(static_cast<double>(next.weights().sum()) - 1.0) <= t);
+    // Every variance is at or above the floor, the split halves' included.
+    for (Index c = 0; c < 4; ++c)
+      for (Index d = 0; d < ref.vars.cols(); ++d) CHECK(static_cast<double>(next.variances()(c, d)) >= 0.5 * gvar(d) * (1 - t));
+    const DiagGmm<S> again = ivkit::em_update(gmm, acc, opts);
+    CHECK(again.means() == next.means());
+    CHECK(again.variances() == next.variances());
   }
   SUBCASE("min_weight") {
     // Component weights below min_weight count as low even with a big occupancy.

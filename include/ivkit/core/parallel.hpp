@@ -105,6 +105,12 @@ void parallel_for_blocks(Index num_blocks, int num_threads, Body&& body) {
   parallel_for_blocks_with_state(num_blocks, num_threads, [] { return NoState{}; }, [&](Index b, NoState&) { body(b); });
 }
 
+/// Whether ordered_block_reduce(num_blocks, num_threads, ...) runs on the calling thread alone,
+/// combining each partial right after computing it (a caller may then add into its total directly).
+inline bool block_reduce_is_serial(Index num_blocks, int num_threads) {
+  return std::min<Index>(resolve_num_threads(num_threads), num_blocks) <= 1;
+}
+
 /// Deterministic reduction over blocks.
 ///
 /// For each block `b`, `compute(b, p)` fills a partial accumulator `p`, and `combine(p)` is called
@@ -120,7 +126,7 @@ void ordered_block_reduce(Index num_blocks, int num_threads, MakePartial&& make_
                           Combine&& combine) {
   using Partial = decltype(make_partial());
   const int threads = static_cast<int>(std::min<Index>(resolve_num_threads(num_threads), num_blocks));
-  if (threads <= 1) {
+  if (block_reduce_is_serial(num_blocks, num_threads)) {
     if (num_blocks == 0) return;
     Partial p = make_partial();
     for (Index b = 0; b < num_blocks; ++b) {

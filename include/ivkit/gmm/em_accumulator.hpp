@@ -117,21 +117,24 @@ struct EmBlockPartial {
   double log_likelihood = 0.0;
   Index frames = 0;
 
+  /// Adds the partial to the totals; `stats` empty: the statistics were added to them directly.
   void add_to(EmAccumulator& acc) const {
     const Index D = acc.dim();
     if constexpr (std::is_same_v<Scalar, float>) {
       // Row by row through the widening kernel (simd/softmax.hpp): Eigen's cast-and-add is scalar
       // code, 12% of a dense UBM EM iteration at C = 2048.
       const Index C = stats.rows(), rest = stats.cols() - D;
-      simd::add_widened(acc.occupancy.data(), occupancy.data(), C);
+      simd::add_widened(acc.occupancy.data(), occupancy.data(), occupancy.size());
       for (Index c = 0; c < C; ++c) {
         simd::add_widened(&acc.first(c, 0), &stats(c, 0), D);
         simd::add_widened(&acc.second(c, 0), &stats(c, D), rest);
       }
     } else {
       acc.occupancy += occupancy.template cast<double>();
-      acc.first += stats.leftCols(D).template cast<double>();
-      acc.second += stats.rightCols(stats.cols() - D).template cast<double>();
+      if (stats.size() != 0) {
+        acc.first += stats.leftCols(D).template cast<double>();
+        acc.second += stats.rightCols(stats.cols() - D).template cast<double>();
+      }
     }
     acc.log_likelihood += log_likelihood;
     acc.num_frames += static_cast<double>(frames);
@@ -154,6 +157,10 @@ void accumulate_impl(const Model& model, const Eigen::MatrixBase<Derived>& frame
   const Index n = num_frames<Layout>(frames), B = block_frames_for(model, sopts);
   const Index keep = opts.top_n > 0 ? std::min(opts.top_n, C) : C;
   const bool sparse = opts.top_n > 0 && (keep < C || opts.min_post > 0.0);  // min_post prunes even when top_n >= C
+
+  // On one thread the kernel adds the dense statistics straight into the totals: no C x F partial
+  // (1 MB at C = 2048, D = 60 in float) beside the accumulator.
+  const bool direct = !sparse && have_gemm_kernel() && block_reduce_is_serial(num_blocks(n, B), opts.num_threads);
 
   using Partial = EmBlockPartial<Scalar>;
   ordered_block_reduce(
@@ -181,12 +188,23 @@ void accumulate_impl(const Model& model, const Eigen::MatrixBase<Derived>& frame
         }
         if (!sparse) {
           // Dense: all statistics of the block in one matrix product (C x B) * (B x F).
-          p.stats.resize(C, F);
-          if (have_gemm_kernel())  // flags-independent speed (core/isa.hpp)
-            gemm(C, F, count, p.ws.phi.data(), p.ws.phi.outerStride(), p.ws.loglik.data(), Index{1},
-                 p.ws.loglik.outerStride(), p.stats.data(), p.stats.outerStride());
-          else
-            p.stats.noalias() = p.ws.loglik.transpose() * p.ws.phi;
+          if (direct) {
+            // Into the totals: the kernel adds each entry's float sum over the block to the double
+            // total, as add_to would from the partial, so the result is the same bit for bit.
+            const Index D = model.dim();
+            gemm_add(C, D, count, p.ws.phi.data(), p.ws.phi.outerStride(), p.ws.loglik.data(), Index{1},
+                     p.ws.loglik.outerStride(), acc.first.data(), acc.first.outerStride());
+            gemm_add(C, F - D, count, p.ws.phi.data() + D, p.ws.phi.outerStride(), p.ws.loglik.data(), Index{1},
+                     p.ws.loglik.outerStride(), acc.second.data(), acc.second.outerStride());
+            p.stats.resize(0, 0);
+          } else {
+            p.stats.resize(C, F);
+            if (have_gemm_kernel())  // flags-independent speed (core/isa.hpp)
+              gemm(C, F, count, p.ws.phi.data(), p.ws.phi.outerStride(), p.ws.loglik.data(), Index{1},
+                   p.ws.loglik.outerStride(), p.stats.data(), p.stats.outerStride());
+            else
+              p.stats.noalias() = p.ws.loglik.transpose() * p.ws.phi;
+          }
           // Column sums of the row-major posteriors, a row at a time through the row kernel.
           p.occupancy.setZero(C);
           for (Index i = 0; i < count; ++i) simd::add_inplace(p.occupancy.data(), &p.ws.loglik(i, 0), C);
