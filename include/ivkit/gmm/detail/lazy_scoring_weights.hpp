@@ -27,14 +27,7 @@ class LazyScoringWeights {
   const Matrix<Scalar>& weights(Make&& make) const {
     if (!state_) return empty();
     State& s = *state_;
-    if (!s.w_ready.load(std::memory_order_acquire)) {
-      std::lock_guard<std::mutex> lock(s.mutex);
-      if (!s.w_ready.load(std::memory_order_relaxed)) {
-        std::forward<Make>(make)(s.w);
-        s.w_ready.store(true, std::memory_order_release);
-      }
-    }
-    return s.w;
+    return once(s, s.w_ready, s.w, [&] { make(s.w); });
   }
 
   /// Lets go of W and W^T (made again on next use); copies keep what they share.
@@ -45,20 +38,15 @@ class LazyScoringWeights {
   const Matrix<Scalar>& transposed(Make&& make) const {
     if (!state_) return empty();
     State& s = *state_;
-    if (!s.wt_ready.load(std::memory_order_acquire)) {
-      std::lock_guard<std::mutex> lock(s.mutex);
-      if (!s.wt_ready.load(std::memory_order_relaxed)) {
-        if (s.w_ready.load(std::memory_order_relaxed)) {
-          s.wt = s.w.transpose();
-        } else {
-          Matrix<Scalar> w;
-          std::forward<Make>(make)(w);
-          s.wt = w.transpose();
-        }
-        s.wt_ready.store(true, std::memory_order_release);
+    return once(s, s.wt_ready, s.wt, [&] {
+      if (s.w_ready.load(std::memory_order_relaxed)) {
+        s.wt = s.w.transpose();
+      } else {
+        Matrix<Scalar> w;
+        make(w);
+        s.wt = w.transpose();
       }
-    }
-    return s.wt;
+    });
   }
 
  private:
@@ -67,6 +55,19 @@ class LazyScoringWeights {
     std::atomic<bool> w_ready{false}, wt_ready{false};
     Matrix<Scalar> w, wt;
   };
+
+  // fill() the first time, under the mutex; afterwards the flag alone is read.
+  template <class Fill>
+  static const Matrix<Scalar>& once(State& s, std::atomic<bool>& ready, const Matrix<Scalar>& m, Fill&& fill) {
+    if (!ready.load(std::memory_order_acquire)) {
+      std::lock_guard<std::mutex> lock(s.mutex);
+      if (!ready.load(std::memory_order_relaxed)) {
+        fill();
+        ready.store(true, std::memory_order_release);
+      }
+    }
+    return m;
+  }
 
   // A model that was moved from holds no parameters and no tables.
   static const Matrix<Scalar>& empty() {
