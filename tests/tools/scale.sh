@@ -99,9 +99,9 @@ bounded gselect
 bounded extract-ivectors
 bounded extract-ivectors-gselect
 bounded train-ivector-extractor-streamed
-# train-ubm reads ahead up to 4 chunks of 32768 frames (4 x 1.5 MiB at dimension 12); N1's 200,000
-# frames may not have filled the queue when N2's did.
-bounded train-ubm-streamed $((4 * 32768 * 12 * 4 / 1024))
+# train-ubm holds up to 3 chunks of at most 8,192 frames (3 x 384 KiB at dimension 12); N1's
+# 200,000 frames may not have filled the queue when N2's did.
+bounded train-ubm-streamed $((3 * 8192 * 12 * 4 / 1024))
 c1=${PEAK[control-stats-in-memory.$N1]} c2=${PEAK[control-stats-in-memory.$N2]}
 printf 'scale: %-34s peak %6d KiB (%d utterances), %6d KiB (%d utterances): must grow\n' control-stats-in-memory "$c1" "$N1" "$c2" "$N2" >&2
 ((c2 > c1 * 11 / 10 + 2048 + 4096)) || fail "the control run that keeps its statistics in memory did not grow ($c1 KiB, $c2 KiB): the measurement does not work"

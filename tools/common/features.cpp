@@ -265,7 +265,7 @@ void FrameChunks::pass(const std::function<void(const Matrix<float>&)>& on_chunk
         }
         if (fill > 0 || chunk.utterances > 0) push(std::move(chunk));
       },
-      2);
+      1);  // one chunk queued while one is read and one accumulated
   if (fill_cache) {
     cache_.clear();
     cache_bytes_ = 0;

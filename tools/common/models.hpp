@@ -70,6 +70,10 @@ class Ubm {
   /// The diagonal model (the full model's diagonal for a full one, as Kaldi's fgmm-global-to-gmm).
   DiagUbm to_diag() const;
   std::string describe() const;  ///< "diagonal UBM, 512 components, dimension 60"
+  /// Frees the model's scoring matrices (made again on next use), before an update replaces it.
+  void release_scoring_weights() {
+    std::visit([](auto& m) { m.release_scoring_weights(); }, model_);
+  }
 
  private:
   std::variant<DiagUbm, FullUbm> model_;
