@@ -122,10 +122,10 @@ DiagGmm<S> read_kaldi_diag_gmm(KaldiInput& in, const KaldiGmmReadOptions& opts =
   const Vector<double> weights = read_kaldi_vector<double>(in);
   in.expect_token("<MEANS_INVVARS>");
   const std::uint64_t miv_at = detail::kaldi_field_offset(in);
-  const Matrix<double> miv = read_kaldi_matrix<double>(in);
+  Matrix<double> miv = read_kaldi_matrix<double>(in);
   in.expect_token("<INV_VARS>");
   const std::uint64_t iv_at = detail::kaldi_field_offset(in);
-  const Matrix<double> iv = read_kaldi_matrix<double>(in);
+  Matrix<double> iv = read_kaldi_matrix<double>(in);
   detail::kaldi_expect_one_of(in, {"</DiagGMM>", "<DiagGMMEnd>"});
 
   const Index C = weights.size(), D = miv.cols();
@@ -143,15 +143,14 @@ DiagGmm<S> read_kaldi_diag_gmm(KaldiInput& in, const KaldiGmmReadOptions& opts =
         in.fail_at(iv_at, detail::message("the inverse variance of component ", c, ", dimension ", d, " is ", iv(c, d),
                                           "; it must be positive and finite"));
 
-  const Matrix<double> variances = iv.cwiseInverse();
-  const Matrix<double> means = miv.cwiseProduct(variances);
-  DiagGmm<S> gmm = detail::kaldi_build_model(in, weights_at, "diagonal-covariance GMM", [&] {
-    return DiagGmm<S>(detail::kaldi_gmm_weights<S>(weights, opts, report).template cast<S>(), means.template cast<S>(), variances.template cast<S>());
-  });
-
+  // Kaldi's ComputeGconsts, in double, from the file's own values; compared once the model is
+  // built (its own checks come first), while the two matrices become the variances and the
+  // means in place (a 2,048 x 60 model held four double copies at once: 4 MB).
+  Eigen::VectorXd recomputed, scales;
   if (gconsts && opts.check_gconsts) {
-    // Kaldi's ComputeGconsts, in double, from the file's own values.
     const double half_log_2pi = 0.5 * static_cast<double>(D) * kLog2Pi;
+    recomputed.resize(C);
+    scales.resize(C);
     for (Index c = 0; c < C; ++c) {
       const double log_w = std::log(weights(c));
       double g = log_w - half_log_2pi, scale = std::abs(log_w) + half_log_2pi;
@@ -160,9 +159,19 @@ DiagGmm<S> read_kaldi_diag_gmm(KaldiInput& in, const KaldiGmmReadOptions& opts =
         g += half_log_iv - quad;
         scale += std::abs(half_log_iv) + quad;
       }
-      detail::kaldi_check_gconst(in, gconsts_at, c, (*gconsts)(c), g, scale, opts.gconst_tolerance);
+      recomputed(c) = g;
+      scales(c) = scale;
     }
   }
+  Matrix<double>& variances = iv;
+  Matrix<double>& means = miv;
+  variances = variances.cwiseInverse();
+  means = means.cwiseProduct(variances);
+  DiagGmm<S> gmm = detail::kaldi_build_model(in, weights_at, "diagonal-covariance GMM", [&] {
+    return DiagGmm<S>(detail::kaldi_gmm_weights<S>(weights, opts, report).template cast<S>(), means.template cast<S>(), variances.template cast<S>());
+  });
+  if (gconsts && opts.check_gconsts)
+    for (Index c = 0; c < C; ++c) detail::kaldi_check_gconst(in, gconsts_at, c, (*gconsts)(c), recomputed(c), scales(c), opts.gconst_tolerance);
   return gmm;
 }
 
