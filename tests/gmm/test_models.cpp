@@ -155,6 +155,12 @@ void check_scoring_matrices_made_once(const Model& model, const Matrix<double>& 
   Model moved_into = Model(model);
   Model moved_from = std::move(moved_into);
   CHECK(moved_from.scoring_weights().data() == w_seen[0]);
+  // Released tables are made again, the same; a copy made before keeps its own.
+  Model released = model;
+  released.release_scoring_weights();
+  CHECK(copy.scoring_weights().data() == w_seen[0]);
+  CHECK(released.scoring_weights() == model.scoring_weights());
+  CHECK(released.scoring_weights_transposed() == model.scoring_weights_transposed());
 }
 }  // namespace
 
